@@ -1,11 +1,13 @@
-"Every library notebook runs top to bottom, its test cells included (cells flagged `slow` too; `cuda` cells only with a GPU)."
+"Every library notebook runs top to bottom, its test cells included (cells flagged `slow` too; `cuda` cells only with a GPU).
+
+Pipeline stage notebooks (nbs/pipeline) and benchmarks (nbs/benchmarks) are run by DVC and by hand, not here."
 import subprocess
 import pytest
 import torch
 from conftest import REPO, BIN
 
 NOTEBOOKS = sorted(p.relative_to(REPO/"nbs") for p in (REPO/"nbs").rglob("*.ipynb")
-                   if "pipeline" not in p.parts and not p.name.startswith("_") and ".ipynb_checkpoints" not in p.parts)
+                   if not {"pipeline", "benchmarks"} & set(p.parts) and not p.name.startswith("_") and ".ipynb_checkpoints" not in p.parts)
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=str)
 def test_notebook_runs(nb):
