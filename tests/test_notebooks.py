@@ -1,6 +1,6 @@
-"Every library notebook runs top to bottom, its test cells included (cells flagged `slow` too; `cuda` cells only with a GPU).
+"""Every library notebook runs top to bottom, its test cells included (cells flagged `slow` too; `cuda` cells only with a GPU).
 
-Pipeline stage notebooks (nbs/pipeline) and benchmarks (nbs/benchmarks) are run by DVC and by hand, not here."
+Pipeline stage notebooks (nbs/pipeline) and benchmarks (nbs/benchmarks) are run by DVC and by hand, not here."""
 import subprocess
 import pytest
 import torch

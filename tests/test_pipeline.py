@@ -1,0 +1,56 @@
+"The DVC pipeline end to end on the `tiny` profile (every method on digits, 2 epochs), in a copy of the checkout."
+import json, os, shutil, subprocess
+from conftest import REPO, BIN
+
+def _copy_checkout(dst):
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for f in filter(None, files):
+        src = REPO/f
+        if not src.is_file() or f.startswith("reports/"): continue   # a fresh pipeline writes its own reports
+        (dst/f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst/f)
+
+def _run(args, cwd, **kw):
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=1200, **kw)
+
+def test_tiny_profile_end_to_end(tmp_path):
+    "One test, not three: under pytest-xdist a shared fixture would run the pipeline once per worker."
+    root = tmp_path
+    _copy_checkout(root)
+    # no network: proxies that refuse every connection; the tiny profile must not need one
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", **{v: "http://127.0.0.1:9" for v in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}}
+    assert _run([str(BIN/"dvc"), "config", "--local", "core.no_scm", "true"], root, env=env).returncode == 0
+    r = _run([str(BIN/"deepclust"), "profile", "tiny"], root, env=env)
+    assert r.returncode == 0, r.stderr
+    r = _run([str(BIN/"dvc"), "repro"], root, env=env)
+    assert r.returncode == 0, f"dvc repro failed:\n{r.stdout[-5000:]}\n{r.stderr[-5000:]}"
+
+    # reports/ is filled
+    runs = json.loads((root/"reports/runs.json").read_text())["runs"]
+    assert len(runs) == 6
+    for key in runs:
+        assert (root/f"reports/runs/{key}/predictions.npz").is_file()
+        assert {"nmi", "nmi_geo", "acc", "ari"} <= set(json.loads((root/f"reports/runs/{key}/eval.json").read_text())["metrics"])
+    assert (root/"reports/README.md").read_text().count("![") >= 5
+    figures = {p.stem.split("-")[0] for p in (root/"reports/figures").glob("*.svg")}
+    assert {"curves", "confusion", "tsne", "samples", "sizes", "nmi", "jule"} <= figures, figures
+    assert "mean" in (root/"reports/metrics.json").read_text()
+
+    # the plots page needs no network: images only, no script or style from elsewhere
+    r = _run([str(BIN/"dvc"), "plots", "show", "-o", str(root/"plots")], root, env=env)
+    assert r.returncode == 0, r.stderr
+    page = (root/"plots"/"index.html").read_text()
+    assert page.count("<img") >= 10 and "http://" not in page and "https://" not in page
+
+    # a second repro does nothing
+    r = _run([str(BIN/"dvc"), "status"], root, env=env)
+    assert r.returncode == 0 and "up to date" in r.stdout, r.stdout
+
+    # a bad method name stops the first stage, before any training
+    params = (root/"params.yaml").read_text()
+    (root/"params.yaml").write_text(params.replace("method: cc,", "method: ccx,", 1))
+    r = _run([str(BIN/"dvc"), "repro"], root, env=env)
+    assert r.returncode != 0
+    assert "unknown method 'ccx'; accepted:" in r.stdout + r.stderr
+    assert "Running stage 'train" not in r.stdout
