@@ -100,6 +100,7 @@ def _cmd_profile(args) -> int:
 def _cmd_check_params(args) -> int:
     params = read_params(args.params)
     keys = check_params(params)
+    (data_dir()/"local").mkdir(parents=True, exist_ok=True)  # data.dvc tracks it: the user's local copies, empty on a fresh clone
     if args.out: write_json(args.out, dict(profile=params["profile"], runs=keys))
     print(f"{args.params}: profile {params['profile']!r}, {len(keys)} runs: {', '.join(keys)}")
     return 0

@@ -481,7 +481,7 @@ def _same_source(info:dict, src:Path|None) -> bool:
     return src is None or (info.get("source") or {}).get("path") == str(src)
 
 def fetch(name:str, # registry name (see `list_datasets()`)
-          source:str|Path|None=None, # local file or folder with the data; None downloads the official files
+          source:str|Path|None=None, # local file or folder with the data; None: root/local/<name>/ if present, else download
           force:bool=False, # rebuild the prepared cache even if a valid one exists
           root:str|Path|None=None, # data folder (default core.data_dir()): raw/ downloads, prepared/ caches
          ) -> Path:
@@ -489,6 +489,7 @@ def fetch(name:str, # registry name (see `list_datasets()`)
     spec = get_spec(name)
     root = Path(root).expanduser() if root is not None else data_dir()
     src = _source_path(source, name)
+    if src is None and (root/"local"/name).exists(): src = (root/"local"/name).resolve()  # the user's drop-in copy (data.dvc)
     cache, side = cache_paths(name, root)
     info = _read_json(side)
     if not force and info is not None and info.get("format") == CACHE_FORMAT and cache.exists() and _same_source(info, src):
