@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from fastcore.docments import docments
 
-from .core import RunConfig, ConfigError, write_json
+from .core import RunConfig, ConfigError, data_dir, write_json
 from .pipeline import PROFILES, expand_profile, write_params, read_params, check_params
 from . import data as dc_data
 from .engine import fit, list_methods, make_method, CheckpointError, NonFiniteLossError, METHODS
