@@ -71,7 +71,7 @@ class RunConfig:
     backbone: str = "resnet18"       # registered backbone name
     stem: str = "cifar"              # "cifar" (3x3 conv, no max-pool) or "imagenet" (7x7/2 conv + max-pool)
     epochs: int = 20                 # training epochs
-    batch_size: int = 256            # images per step (views are extra)
+    batch_size: int = 256            # images per step, over all processes of a torchrun job (views are extra)
     lr: float = 3e-4                 # learning rate
     weight_decay: float = 0.0        # pinned: CC issue #31 shows it matters
     optimizer: str = "adam"          # "adam" or "sgd"
@@ -85,6 +85,7 @@ class RunConfig:
     device: str = "auto"             # "auto", "cpu", "cuda", "cuda:N"
     compile: bool = False            # torch.compile the model
     channels_last: bool = True       # NHWC memory layout for convolutions
+    sync_bn: bool = False            # torchrun jobs on GPUs: SyncBatchNorm, statistics of the global batch (costs collectives per BN layer)
     eval_every: int = 1              # evaluate every N epochs (0: only at the end)
     checkpoint_every: int = 1        # checkpoint every N epochs (the last epoch is always saved)
     eval_batch_size: int = 1024      # images per evaluation forward pass
@@ -114,7 +115,7 @@ class RunConfig:
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("stem", self.stem, ("cifar", "imagenet"))
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
-        for name in ("deterministic", "compile", "channels_last"):
+        for name in ("deterministic", "compile", "channels_last", "sync_bn"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         for name in ("method", "dataset", "backbone", "device"):

@@ -13,6 +13,7 @@ from ..augment import weak_view
 from ..losses import nt_xent, cluster_loss
 from ..models import make_backbone, InstanceHead, ClusterHead
 from ..engine import Method, register_method
+from ..distributed import global_batch
 
 # %% auto #0
 __all__ = ['PAPER', 'DIGITS', 'CCNet', 'CC']
@@ -68,6 +69,7 @@ class CC(Method):
 
     def loss(self, model:nn.Module, views:tuple[Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
         (z_a, p_a), (z_b, p_b) = model(views[0]), model(views[1])  # one forward pass per view: per-view BatchNorm
+        z_a, z_b, p_a, p_b = map(global_batch, (z_a, z_b, p_a, p_b))  # every rank's rows: negatives, columns and marginals of the global batch
         instance = nt_xent(z_a, z_b, cfg.temperature_instance)
         cluster = cluster_loss(p_a, p_b, cfg.temperature_cluster, self.entropy_weight)
         return {"loss": instance + cluster, "instance": instance, "cluster": cluster}

@@ -16,6 +16,7 @@ from ..augment import weak_view
 from ..losses import marginal_entropy_gap
 from ..models import make_backbone
 from ..engine import Method, register_method, load_checkpoint, CheckpointError
+from ..distributed import global_batch
 from .cc import PAPER
 
 # %% auto #0
@@ -203,6 +204,8 @@ class CDC(Method):
         "paper": dict(PAPER),
         "paper-imagenet": dict(PAPER, method_args=dict(jitter_strength=1.0, blur=True)),
         "paper-stl": dict(PAPER, method_args=dict(jitter_strength=1.0)),
+        "paper-imagenet1k": dict(PAPER, dataset="imagenet1k", backbone="resnet50", batch_size=2048, epochs=200, eval_every=10,
+                                 method_args=dict(jitter_strength=1.0, blur=True)),   # CDC-R's choices; a job of 8+ GPUs (distributed)
         "fast": dict(backbone="resnet18", stem="cifar", image_size=32, batch_size=256, epochs=200, lr=3e-4),
         "digits": DIGITS,
     }
@@ -232,6 +235,7 @@ class CDC(Method):
 
     def loss(self, model:nn.Module, views:tuple[Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
         (e_a, l_a), (e_b, l_b) = model(views[0]), model(views[1])  # one forward pass per view: per-view BatchNorm
+        e_a, e_b, l_a, l_b = map(global_batch, (e_a, e_b, l_a, l_b))  # in a job: contrast and Sinkhorn equipartition over the global batch
         tau_c, n = cfg.temperature_cluster, l_a.shape[0]
         c_a = c_b = None
         if self.use_categorical_part:

@@ -14,6 +14,7 @@ from ..losses import nt_xent
 from ..metrics import kmeans
 from ..models import make_backbone, InstanceHead
 from ..engine import register_method
+from ..distributed import global_batch, broadcast_, unwrap
 from .cc import CC, PAPER, DIGITS
 
 # %% auto #0
@@ -116,16 +117,16 @@ def init_centres(model:CDECNet, # the network whose centres are set
                  seed:int=0, # seeds k-means
                  bn_mode:str="batch", # BatchNorm statistics of the features: "batch" (of x, as in training) or "eval" (running)
                 ) -> Tensor:
-    "Set the centres to k-means centroids of the backbone features of `x` under no_grad, leaving every buffer as it was; returns the k-means labels."
+    "Set the centres to k-means centroids of the backbone features of `x` (of every rank's `x` in a job) under no_grad, leaving every buffer as it was; returns the k-means labels."
     check_choice("bn_mode", bn_mode, BN_MODES)
     K = model.n_clusters
-    if len(x) < K: raise ConfigError(f"k-means initialisation of {K} centres needs at least {K} images, got {len(x)}")
     buffers = {name: b.clone() for name, b in model.named_buffers()}
     was_training = model.training
     model.train(bn_mode == "batch")
-    h = model.backbone(x).float()
+    h = global_batch(model.backbone(x).float())   # the features of the global batch in a job of several processes
     model.train(was_training)
     for name, b in model.named_buffers(): b.copy_(buffers[name])   # BN running statistics and counters untouched
+    if len(h) < K: raise ConfigError(f"k-means initialisation of {K} centres needs at least {K} images, got {len(h)}")
     labels = kmeans(h, K, seed=seed)
     onehot = nn.functional.one_hot(labels, K).float()
     counts = onehot.sum(0)
@@ -134,6 +135,7 @@ def init_centres(model:CDECNet, # the network whose centres are set
         far = ((h - centres[labels]) ** 2).sum(1).topk(int(empty.sum())).indices
         centres[empty] = h[far]
     model.centres.copy_(centres.to(model.centres.dtype))
+    broadcast_(model.centres.data)   # rank 0's centres everywhere: k-means on a GPU need not agree bit for bit between ranks
     model.centres_initialised.fill_(True)
     return labels
 
@@ -174,8 +176,10 @@ class CDEC(CC):
 
     def loss(self, model:nn.Module, views:tuple[Tensor, Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
         weak_1, weak_2, anchor = views
-        if model.needs_init(): init_centres(model, anchor, cfg.seed, self.init_bn)
+        net = unwrap(model)   # the network inside a DistributedDataParallel or compiled wrapper
+        if net.needs_init(): init_centres(net, anchor, cfg.seed, self.init_bn)
         (z_1, q_1), (z_2, q_2), (_, q_0) = model(weak_1), model(weak_2), model(anchor)   # the code's order, one pass per view
+        z_1, z_2, q_0, q_1, q_2 = map(global_batch, (z_1, z_2, q_0, q_1, q_2))   # in a job: negatives and DEC's f_k over the global batch
         instance = nt_xent(z_1, z_2, cfg.temperature_instance)
         cluster = dec_cluster_loss(q_0)
         anchor_term = anchor_loss(q_0, [q_1, q_2])

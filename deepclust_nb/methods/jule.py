@@ -20,7 +20,9 @@ from ..data import ImageDataset
 from ..metrics import cluster_metrics, kmeans
 from ..models import JULE_ARCHS, JuleCNN, jule_cnn
 from ..engine import (Method, register_method, MetricsLog, save_checkpoint, load_checkpoint, run_identity, rng_state,
-                                 set_rng_state, save_predictions, CheckpointError, NonFiniteLossError, RESUMABLE_CHANGES)
+                                 set_rng_state, save_predictions, CheckpointError, NonFiniteLossError, config_changes,
+                                 recover_checkpoint, remove_checkpoint)
+from ..distributed import require_single_process
 
 # %% auto #0
 __all__ = ['JULE_DATASET_ARCHS', 'PAPER', 'jule_inputs', 'generic_pools', 'jule_model', 'KnnGraph', 'knn_graph',
@@ -527,6 +529,7 @@ class JULE(Method):
 
     def own_loop(self, cfg:RunConfig, out_dir:Path, data:ImageDataset, resume:bool, stop_after:int|None, progress:bool) -> dict:
         "Alternate CNN epochs and clustering periods until K* clusters remain, then re-cluster the final features; returns fit's summary."
+        require_single_process("JULE")   # its agglomerative clustering is sequential; see "Several GPUs" above
         return _jule_loop(self, cfg, Path(out_dir), data, resume, stop_after, progress)
 
 # %% ../../nbs/15_jule.ipynb #01dcd563
@@ -579,11 +582,10 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
         record.update(final)
         save_predictions(out_dir/"predictions.npz", truth, dict(pred=labels, **preds))
 
+    if resume: recover_checkpoint(ckpt_path)   # a save a kill interrupted is finished or undone first
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, identity)
-        changed = {k: (state["config"][k], v) for k, v in cfg.to_dict().items()
-                   if k not in RESUMABLE_CHANGES and state["config"].get(k) != v}
-        if changed:
+        if changed := config_changes(state["config"], cfg):
             raise CheckpointError(f"cannot resume {ckpt_path}: the config changed ("
                                   + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
                                   + "); use another output directory or resume=False")
@@ -593,7 +595,7 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
         log.truncate(loop["epoch"])
     else:
         log.truncate(-1)
-        ckpt_path.unlink(missing_ok=True); ckpt_path.with_suffix(".json").unlink(missing_ok=True)
+        remove_checkpoint(ckpt_path)
         t0 = time.perf_counter()  # period 0: the graph of the raw pixels and the initial clusters
         pixel_graph = knn_graph(jule_inputs(images).flatten(1), method.K_s, method.a)
         labels = initial_clusters(pixel_graph.indices[:, 0].cpu().numpy())

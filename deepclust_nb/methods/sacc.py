@@ -12,6 +12,7 @@ from ..augment import (random_resized_crop, color_jitter, random_grayscale, gaus
                                   normalize, test_view, IMAGENET_MEAN, IMAGENET_STD, IMAGENET_GRAY_MEAN, IMAGENET_GRAY_STD)
 from ..losses import nt_xent, cluster_loss
 from ..engine import register_method
+from ..distributed import global_batch
 from .cc import CC, PAPER, DIGITS
 
 # %% auto #0
@@ -100,4 +101,5 @@ class SACC(CC):
 
     def loss(self, model:nn.Module, views:tuple[Tensor, Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
         (z_a, p_a), (z_b, p_b), (z_s, p_s) = (model(v) for v in views)   # one forward pass per view, weak, weak, strong: per-view BatchNorm
+        z_a, z_b, z_s, p_a, p_b, p_s = map(global_batch, (z_a, z_b, z_s, p_a, p_b, p_s))   # the global batch, in a job of several processes
         return sacc_loss(z_a, z_b, z_s, p_a, p_b, p_s, cfg.temperature_instance, cfg.temperature_cluster, self.sigma, self.entropy_weight)

@@ -12,6 +12,7 @@ from ..augment import weak_view
 from ..losses import nt_xent
 from ..models import make_backbone, InstanceHead
 from ..engine import Method, register_method
+from ..distributed import global_batch
 
 # %% auto #0
 __all__ = ['InstanceNet', 'SimCLR']
@@ -53,8 +54,9 @@ class SimCLR(Method):
                      for _ in range(2))
 
     def loss(self, model:nn.Module, views:tuple[Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
-        # each view is its own forward pass, so BatchNorm statistics are per view (METHODS.md §0.3)
-        return {"loss": nt_xent(model(views[0]), model(views[1]), cfg.temperature_instance)}
+        # each view is its own forward pass, so BatchNorm statistics are per view (METHODS.md §0.3); the negatives come from every rank
+        z_a, z_b = (global_batch(model(v)) for v in views)
+        return {"loss": nt_xent(z_a, z_b, cfg.temperature_instance)}
 
     def embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
         return {"features": model.backbone(x)}
