@@ -4,17 +4,19 @@
 
 # %% ../nbs/90_cli.ipynb #acbd1c12
 from __future__ import annotations
-import argparse, json, sys
+import argparse, dataclasses, json, sys, tempfile
 from dataclasses import fields
 from pathlib import Path
 
 import yaml
 from fastcore.docments import docments
 
-from .core import RunConfig, ConfigError, data_dir, write_json
+from .core import RunConfig, ConfigError, write_json
 from .pipeline import PROFILES, expand_profile, write_params, read_params, check_params
 from . import data as dc_data
-from .engine import fit, list_methods, make_method, CheckpointError, NonFiniteLossError, METHODS
+from .engine import fit, evaluate_checkpoint, list_methods, make_method, CheckpointError, NonFiniteLossError, METHODS
+from .distributed import is_main, world_size
+from .bench import BenchSettings, SMOKE, run_bench, bench_table
 
 # %% auto #0
 __all__ = ['build_parser', 'train_config', 'main']
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             t.add_argument(flag, dest=fld.name, type=_parse_value, default=None, metavar=fld.name.upper(), help=help_of[fld.name])
     t.add_argument("--preset", help="start from a named preset of the method (e.g. paper, fast, digits)")
+    t.add_argument("--config", metavar="FILE", help="start from a RunConfig saved as JSON (e.g. a run's provenance config) instead of a preset")
     t.add_argument("--arg", action="append", metavar="KEY=VALUE", help="a method hyper-parameter; repeat for several")
     t.add_argument("--out", metavar="DIR", help="output folder (default: runs/<method>-<dataset>-<seed>)")
     t.add_argument("--data-from", metavar="PATH", help="local copy of the dataset, as for `fetch --from`")
@@ -81,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--stop-after", type=int, metavar="N", help="stop after N epochs of this call (resume later)")
     t.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint on its dataset",
+                       description="Rebuild the model a checkpoint describes, load its weights strictly and compute NMI (both normalisations), ACC "
+                                   "and ARI on the dataset it was trained on. A checkpoint of epoch 0 (the untrained network) is refused unless "
+                                   "--allow-untrained is given.")
+    e.add_argument("checkpoint", help="a checkpoint.pt written by `deepclust train` (or a run folder holding one)")
+    e.add_argument("--allow-untrained", action="store_true", help="evaluate a checkpoint of epoch 0 anyway (the randomly initialised network)")
+    e.add_argument("--data-from", metavar="PATH", help="local copy of the dataset, as for `fetch --from`")
+    e.add_argument("--data-root", metavar="DIR", help="data folder, as for `fetch --root`")
+    e.add_argument("--device", default="auto", help='"auto", "cpu", "cuda", "cuda:N"')
+    e.add_argument("--out", metavar="FILE", help="also write the result as JSON")
+    e.set_defaults(func=_cmd_evaluate)
+    _add_bench_parser(sub)
     return p
 
 # %% ../nbs/90_cli.ipynb #9bb2ea86
@@ -100,7 +116,6 @@ def _cmd_profile(args) -> int:
 def _cmd_check_params(args) -> int:
     params = read_params(args.params)
     keys = check_params(params)
-    (data_dir()/"local").mkdir(parents=True, exist_ok=True)  # data.dvc tracks it: the user's local copies, empty on a fresh clone
     if args.out: write_json(args.out, dict(profile=params["profile"], runs=keys))
     print(f"{args.params}: profile {params['profile']!r}, {len(keys)} runs: {', '.join(keys)}")
     return 0
@@ -110,6 +125,11 @@ def train_config(args) -> RunConfig:
     given = {f.name: getattr(args, f.name) for f in fields(RunConfig) if getattr(args, f.name, None) is not None}
     method = given.get("method", RunConfig.method)
     base = {}
+    if args.preset and args.config: raise ConfigError("give --preset or --config, not both")
+    if args.config:
+        try: base = json.loads(Path(args.config).read_text())
+        except (OSError, ValueError) as e: raise ConfigError(f"cannot read the config {args.config}: {e}") from None
+        if not isinstance(base, dict): raise ConfigError(f"{args.config} must hold a JSON object of RunConfig fields")
     if args.preset:
         if method not in METHODS: list_methods()
         cls = METHODS.get(method)
@@ -124,12 +144,25 @@ def train_config(args) -> RunConfig:
 def _cmd_train(args) -> int:
     cfg = train_config(args)
     out = Path(args.out or f"runs/{cfg.method}-{cfg.dataset}-{cfg.seed}")
+    if world_size() > 1 and not dc_data.cache_paths(cfg.dataset, args.data_root)[0].exists():   # every process would build it at once
+        raise ConfigError(f"no prepared {cfg.dataset} cache for this job of {world_size()} processes; run `deepclust fetch {cfg.dataset}` first")
     data = dc_data.load(cfg.dataset, source=args.data_from, root=args.data_root)
     res = fit(cfg, out, data=data, resume=args.resume, stop_after=args.stop_after, progress=args.progress)
+    if not is_main(): return 0   # rank 0 reports for the whole job
     m = res["metrics"]
     status = "done" if res["complete"] else f"stopped at epoch {res['epoch']}/{cfg.epochs} (run again to resume)"
     print(f"{cfg.method} on {cfg.dataset}: {status}; NMI {m.get('nmi', float('nan')):.4f} (geometric {m.get('nmi_geo', float('nan')):.4f}), "
           f"ACC {m.get('acc', float('nan')):.4f}, ARI {m.get('ari', float('nan')):.4f}; outputs in {out}")
+    return 0
+
+def _cmd_evaluate(args) -> int:
+    path = Path(args.checkpoint)
+    if path.is_dir(): path = path/"checkpoint.pt"
+    res = evaluate_checkpoint(path, source=args.data_from, root=args.data_root, allow_untrained=args.allow_untrained, device=args.device)
+    m = res["metrics"]
+    print(f"{res['method']} on {res['dataset']}, epoch {res['epoch']} ({path}): NMI {m['nmi']:.4f} (geometric {m['nmi_geo']:.4f}), "
+          f"ACC {m['acc']:.4f}, ARI {m['ari']:.4f}, {m['n_clusters_used']} clusters used")
+    if args.out: write_json(args.out, res)
     return 0
 
 def main(argv:list[str]|None=None) -> int:
@@ -143,3 +176,45 @@ def main(argv:list[str]|None=None) -> int:
     except KeyboardInterrupt:
         print("deepclust: interrupted; a training run resumes from its last checkpoint when started again", file=sys.stderr)
         return 130
+
+# %% ../nbs/90_cli.ipynb #c1be0002
+def _shown(value) -> str:
+    return "all" if value is None else ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+def _add_bench_parser(sub) -> None:
+    "The `bench` subcommand: one option per field of `BenchSettings`, helped by the field's comment, plus --smoke, --out and the data location."
+    b = sub.add_parser("bench", help="measure training throughput: the ceiling, ours and the papers' input pipeline",
+                       description="For each contrastive method and input size, measure in one run the training step alone on views kept on the "
+                                   "device (the ceiling), the engine end to end (ours) and the papers' PIL input pipeline in DataLoader workers "
+                                   "feeding the same model; write images per second, step time, peak GPU memory and the ratios to JSON and a "
+                                   "Markdown table beside it.")
+    help_of = docments(BenchSettings)
+    for fld in fields(BenchSettings):
+        default = fld.default_factory() if fld.default_factory is not dataclasses.MISSING else fld.default
+        text = f"{help_of[fld.name]} (default: {_shown(default)}" + (f"; --smoke: {_shown(SMOKE[fld.name])})" if fld.name in SMOKE else ")")
+        flag = "--" + fld.name.replace("_", "-")
+        if fld.type in ("bool", bool):
+            b.add_argument(flag, dest=fld.name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        elif "list" in str(fld.type):   # comma-separated names, kept as text (YAML would read 8:16 as a number)
+            b.add_argument(flag, dest=fld.name, default=None, metavar="A,B", help=text)
+        else:
+            b.add_argument(flag, dest=fld.name, type=_parse_value, default=None, metavar=fld.name.upper(), help=text)
+    b.add_argument("--smoke", action="store_true", help="CPU smoke mode for CI (every code path in seconds, numbers meaningless): "
+                   "the --smoke values above, for the options not given")
+    b.add_argument("--out", metavar="FILE", help="the JSON result; the Markdown table goes beside it as .md "
+                   "(default: reports/benchmarks/bench.json; --smoke: deepclust-bench-smoke.json in the temporary folder)")
+    b.add_argument("--data-from", metavar="PATH", help="local copy of the dataset, as for `fetch --from`")
+    b.add_argument("--data-root", metavar="DIR", help="data folder, as for `fetch --root`")
+    b.add_argument("--strict", action="store_true", help="stop at the first failed measurement (default: record its error in the JSON and go on)")
+    b.set_defaults(func=_cmd_bench)
+
+def _cmd_bench(args) -> int:
+    given = {f.name: getattr(args, f.name) for f in fields(BenchSettings) if getattr(args, f.name) is not None}
+    settings = BenchSettings(**{**(SMOKE if args.smoke else {}), **given})
+    # smoke numbers say nothing about speed: by default they go to the temporary folder, not into reports/
+    out = Path(args.out or (Path(tempfile.gettempdir())/"deepclust-bench-smoke.json" if args.smoke else "reports/benchmarks/bench.json"))
+    result = run_bench(settings, out, source=args.data_from, root=args.data_root, strict=args.strict)
+    print(bench_table(result), end="")
+    failed = [f"{r['method']} at {r['image_size']} px ({k})" for r in result["rows"] for k in ("ceiling", "ours", "papers") if "error" in r[k]]
+    print(f"wrote {out} and {out.with_suffix('.md')}" + (f"; failed measurements (errors in the JSON): {', '.join(failed)}" if failed else ""))
+    return 0

@@ -21,12 +21,13 @@ from .core import ConfigError, check_choice, data_dir, atomic_write, file_hash, 
 # %% auto #0
 __all__ = ['DATASETS', 'REMOTE_FILES', 'DOWNLOAD_TIMEOUT', 'REFERENCE_SHA256', 'CACHE_FORMAT', 'LOCAL_MD5_LIMIT',
            'CIFAR10_CLASSES', 'CIFAR100_FINE_TO_COARSE', 'CIFAR100_COARSE_CLASSES', 'STL10_CLASSES', 'IMAGENET10_WNIDS',
-           'IMAGENET_DOGS_WNIDS', 'DatasetError', 'DownloadError', 'ChecksumError', 'CacheCorruptError',
-           'DatasetWarning', 'ImageDataset', 'DatasetSpec', 'register_dataset', 'list_datasets', 'get_spec',
-           'RemoteFile', 'download', 'decode_images', 'array_sha256', 'read_npz_split', 'build_digits', 'cache_paths',
-           'fetch', 'load', 'build_cifar10', 'build_cifar100', 'parse_stl10_images', 'parse_stl10_labels',
-           'build_stl10', 'build_stl10_unlabeled', 'build_imagenet_subset', 'build_tiny_imagenet', 'parse_idx',
-           'build_mnist', 'build_mnist_test', 'parse_libsvm_usps', 'build_usps', 'build_coil20', 'build_coil100']
+           'IMAGENET_DOGS_WNIDS', 'IMAGENET1K_TRAIN_IMAGES', 'DatasetError', 'DownloadError', 'ChecksumError',
+           'CacheCorruptError', 'DatasetWarning', 'ImageDataset', 'DatasetSpec', 'register_dataset', 'list_datasets',
+           'get_spec', 'RemoteFile', 'download', 'decode_images', 'array_sha256', 'read_npz_split', 'build_digits',
+           'cache_paths', 'fetch', 'load', 'build_cifar10', 'build_cifar100', 'parse_stl10_images',
+           'parse_stl10_labels', 'build_stl10', 'build_stl10_unlabeled', 'build_imagenet_subset', 'build_imagenet1k',
+           'build_tiny_imagenet', 'parse_idx', 'build_mnist', 'build_mnist_test', 'parse_libsvm_usps', 'build_usps',
+           'build_coil20', 'build_coil100']
 
 # %% ../nbs/02_data.ipynb #46f812cb
 class DatasetError(RuntimeError):
@@ -350,7 +351,10 @@ def read_npz_split(path:str|Path, # one .npz file in the shared/datasets format
         elif "images" in z: images, kind = z["images"], "npz"
         else: raise ConfigError(f"{path} holds neither `images` nor `jpeg` + `offsets` (arrays: {', '.join(z.files)})")
         if "labels" not in z: raise ConfigError(f"{path} has no `labels` array (arrays: {', '.join(z.files)})")
-        labels = z["labels"].astype(np.int64)
+        labels = z["labels"]
+        if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+            raise DatasetError(f"{path}: `labels` must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+        labels = labels.astype(np.int64)
         names = [str(c) for c in z["class_names"]] if "class_names" in z else None
         extra = {k: z[k] for k in z.files if k not in ("jpeg", "offsets", "images", "labels", "class_names") and z[k].ndim == 1 and len(z[k]) == len(labels)}
     if images.ndim == 3: images = images[..., None]
@@ -376,6 +380,11 @@ def _assemble(name:str, # registry name
               **meta, # anything else for meta (JSON-serialisable)
              ) -> ImageDataset:
     "Concatenate splits into one ImageDataset (NCHW), with per-split counts and array hashes in meta."
+    shapes = {s: x.shape[1:] for s, x, _, _ in splits}
+    if len(set(shapes.values())) > 1:
+        raise DatasetError(f"{name}: the splits hold images of different shapes (H, W, C): "
+                           + ", ".join(f"{s} {tuple(v)}" for s, v in shapes.items()))
+    if not sum(len(x) for _, x, _, _ in splits): raise DatasetError(f"{name}: the source holds no images")
     records = {s: _split_record(family, s, x, kind) for s, x, _, kind in splits}
     x = np.concatenate([x for _, x, _, _ in splits]) if len(splits) > 1 else splits[0][1]
     y = np.concatenate([np.asarray(y, np.int64) for _, _, y, _ in splits])
@@ -480,6 +489,14 @@ def _source_path(source:str|Path|None, name:str) -> Path | None:
 def _same_source(info:dict, src:Path|None) -> bool:
     return src is None or (info.get("source") or {}).get("path") == str(src)
 
+def _build(spec:DatasetSpec, src:Path|None) -> ImageDataset:
+    "Run a dataset's builder; a malformed file (truncated, wrong format, bad values) becomes a DatasetError naming the dataset and the source."
+    try: return spec.build(src)
+    except (DatasetError, ConfigError): raise
+    except Exception as e:   # the builders parse files they did not write: any failure in there means the input is malformed
+        raise DatasetError(f"cannot build {spec.name} from {src}: {type(e).__name__}: {e}. A file there is truncated, corrupt or not in a "
+                           f"format {spec.name} accepts; check it against the official files (or the .npz format of shared/datasets)") from e
+
 def fetch(name:str, # registry name (see `list_datasets()`)
           source:str|Path|None=None, # local file or folder with the data; None: root/local/<name>/ if present, else download
           force:bool=False, # rebuild the prepared cache even if a valid one exists
@@ -501,15 +518,15 @@ def fetch(name:str, # registry name (see `list_datasets()`)
         src = Path(info["source"]["path"])  # rebuild from the local copy the cache came from
     if src is not None:
         origin = dict(kind="local", path=str(src), checks=_local_checks(spec, src))
-        ds = spec.build(src)
+        ds = _build(spec, src)
     elif spec.downloads:
         raw = root/"raw"
         files = [download(REMOTE_FILES[f], raw, name) for f in spec.downloads]
         origin = dict(kind="download", path=None, files={p.name: _read_json(_raw_sidecar(p)) for p in files})
-        ds = spec.build(raw)
+        ds = _build(spec, raw)
     else:
         origin = dict(kind="bundled", path=None)
-        ds = spec.build(None)
+        ds = _build(spec, None)
     if ds.name != name or ds.n_classes != spec.n_classes:
         raise DatasetError(f"building {name} gave a dataset named {ds.name!r} with {ds.n_classes} classes; expected {name!r} with {spec.n_classes}")
     return _write_cache(ds, root, origin)
@@ -756,6 +773,47 @@ register_dataset("imagenet10", n_classes=10, downloads=("ILSVRC2012_img_train.ta
 register_dataset("imagenet-dogs", n_classes=15, downloads=("ILSVRC2012_img_train.tar",),
                  description="ImageNet-Dogs: 15 dog-breed WNIDs x 1,300 ILSVRC-2012 train images (19,500, resized to 224x224, K=15)")(
     partial(build_imagenet_subset, wnids=IMAGENET_DOGS_WNIDS, name="imagenet-dogs", title="ImageNet-Dogs"))
+
+# %% ../nbs/02_data.ipynb #b8e9ce95
+IMAGENET1K_TRAIN_IMAGES = 1_281_167
+_WNID_RE = re.compile(r"n\d{8}")
+
+def _imagenet_wnids(source:Path) -> list[str]:
+    "The WNIDs present in an ImageNet train source (per-class tars in the ILSVRC archive, or class folders and tars in a folder), sorted."
+    outer_path = source if source.is_file() else next((p for p in (source/"ILSVRC2012_img_train.tar", source/"train.tar") if p.is_file()), None)
+    if outer_path is not None:
+        if not tarfile.is_tarfile(outer_path): raise ConfigError(f"{outer_path} is not a tar archive; give ILSVRC2012_img_train.tar or a folder of WNID folders")
+        with tarfile.open(outer_path) as tf: names = [m.name.rsplit("/", 1)[-1] for m in tf.getmembers() if m.isfile()]
+        return sorted({n[:-4] for n in names if n.endswith(".tar") and _WNID_RE.fullmatch(n[:-4])})
+    found = set()
+    for d in (source/"train", source):
+        if d.is_dir():
+            found |= {p.name for p in d.iterdir() if p.is_dir() and _WNID_RE.fullmatch(p.name)}
+            found |= {p.name[:-4] for p in d.iterdir() if p.is_file() and p.name.endswith(".tar") and _WNID_RE.fullmatch(p.name[:-4])}
+    return sorted(found)
+
+def _synset_names(source:Path) -> dict[str, str]:
+    "WNID -> first name, from a LOC_synset_mapping.txt or synset_words.txt beside the data (empty if there is none)."
+    folder = source if source.is_dir() else source.parent
+    for f in (folder/"LOC_synset_mapping.txt", folder/"synset_words.txt"):
+        if f.is_file():
+            return {w: rest.split(",")[0].strip() or w for w, _, rest in (line.partition(" ") for line in f.read_text().splitlines()) if rest}
+    return {}
+
+@register_dataset("imagenet1k", n_classes=1000, downloads=("ILSVRC2012_img_train.tar",),
+                  description="ImageNet-1k: all 1,281,167 ILSVRC-2012 train images of the 1,000 classes, resized to 64x64 (15.7 GB as uint8), K=1000")
+def build_imagenet1k(source:Path|None, # ILSVRC2012_img_train.tar, or a folder of (train/)<wnid>/ folders or <wnid>.tar files
+                     size:int=64, # side of the square the images are resized to (aspect ratio not preserved)
+                    ) -> ImageDataset:
+    "ImageNet-1k's train split: every image of every WNID in `source`, classes in sorted-WNID order, resized to size x size."
+    if source is None: raise ConfigError(f"imagenet1k needs a source: {_manual_hint(REMOTE_FILES['ILSVRC2012_img_train.tar'], 'imagenet1k')}")
+    wnids = _imagenet_wnids(source)
+    if not wnids:
+        raise ConfigError(f"imagenet1k: no class folders (train/<wnid>/ or <wnid>/), per-class <wnid>.tar files or ILSVRC2012_img_train.tar at {source}")
+    names = _synset_names(source)
+    ds = build_imagenet_subset(source, {w: names.get(w, w) for w in wnids}, "imagenet1k", "ImageNet-1k", size)
+    return ImageDataset(ds.images, ds.labels, ds.class_names, ds.name, _variant(f"ImageNet-1k (ILSVRC-2012 train, {size}x{size})", len(ds), IMAGENET1K_TRAIN_IMAGES),
+                        ds.protocol, ds.meta)
 
 # %% ../nbs/02_data.ipynb #a689d1c2
 _TINY_RE = re.compile(r"(?:^|/)train/(n\d{8})/images/([^/]+)$")

@@ -4,26 +4,29 @@
 
 # %% ../nbs/06_engine.ipynb #6013b402
 from __future__ import annotations
-import dataclasses, importlib, json, os, pkgutil, random, time
+import dataclasses, importlib, json, os, pkgutil, random, tempfile, time
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 
-from .core import (RunConfig, ConfigError, atomic_write, check_choice, file_hash, get_device, provenance,
-                               set_seed, write_json)
+from .core import (RunConfig, ConfigError, atomic_write, check_choice, file_hash, provenance, set_seed,
+                               write_json)
 from .data import ImageDataset, load as load_dataset
 from .augment import test_view
 from .metrics import cluster_metrics, kmeans
+from .distributed import (process_group, world_size, rank, is_main, job_info, rank_slice, seed_rank, on_main,
+                                      all_gather_object, data_parallel, sync_batchnorm)
 
 # %% auto #0
 __all__ = ['METHODS', 'CHECKPOINT_FORMAT', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method',
-           'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state', 'save_checkpoint', 'load_checkpoint',
-           'embed_dataset', 'predict', 'evaluate', 'save_predictions', 'MetricsLog', 'NonFiniteLossError', 'fit']
+           'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state', 'save_checkpoint', 'recover_checkpoint',
+           'remove_checkpoint', 'load_checkpoint', 'embed_dataset', 'predict', 'evaluate', 'save_predictions',
+           'MetricsLog', 'NonFiniteLossError', 'config_changes', 'fit', 'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -113,25 +116,54 @@ def set_rng_state(state:dict) -> None:
     random.setstate(state["python"]); np.random.set_state(state["numpy"]); torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state["cuda"])
 
+def _staged(path:Path) -> Path: return path.with_name(path.name + ".staged")
+
 def save_checkpoint(path:str|Path, # checkpoint file (a .json sidecar is written beside it)
                     state:dict, # must hold "identity" and "epoch"
                    ) -> None:
-    "Write a checkpoint atomically, then its sidecar with size and sha256."
+    "Write a checkpoint so that a kill at any instant leaves the previous or the new one loadable: staged file, sidecar (the commit), rename."
+    path = Path(path); staged = _staged(path)
+    try:
+        with atomic_write(staged) as f: torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+        write_json(path.with_suffix(".json"), dict(file=path.name, size=staged.stat().st_size, sha256=file_hash(staged),
+                                                   epoch=state["epoch"], identity=state["identity"]))
+    except OSError as e:
+        staged.unlink(missing_ok=True)
+        raise CheckpointError(f"could not write checkpoint {path} (epoch {state['epoch']}): {e.strerror or e}; "
+                              + ("the previous checkpoint is kept, " if path.exists() else "")
+                              + "free space or fix the folder, then run again to resume") from e
+    os.replace(staged, path)
+
+def recover_checkpoint(path:str|Path, # checkpoint file
+                      ) -> None:
+    "Finish or undo a save that a kill interrupted: move a committed staged file into place, delete uncommitted and temporary files."
+    path = Path(path); staged, side = _staged(path), path.with_suffix(".json")
+    for tmp in path.parent.glob(f".{path.name}*.tmp"): tmp.unlink(missing_ok=True)   # atomic_write's temporaries of a killed write
+    if not staged.exists(): return
+    meta = _read_sidecar(side)
+    if meta and staged.stat().st_size == meta.get("size") and file_hash(staged) == meta.get("sha256"): os.replace(staged, path)
+    else: staged.unlink()
+
+def remove_checkpoint(path:str|Path, # checkpoint file
+                     ) -> None:
+    "Delete a checkpoint with its sidecar and any staged or temporary file (a fresh start)."
     path = Path(path)
-    with atomic_write(path) as f: torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
-    write_json(path.with_suffix(".json"), dict(file=path.name, size=path.stat().st_size, sha256=file_hash(path),
-                                               epoch=state["epoch"], identity=state["identity"]))
+    for p in (path, path.with_suffix(".json"), _staged(path), *path.parent.glob(f".{path.name}*.tmp")): p.unlink(missing_ok=True)
+
+def _read_sidecar(side:Path) -> dict|None:
+    try: return json.loads(side.read_text())
+    except (OSError, ValueError): return None
 
 def load_checkpoint(path:str|Path, # checkpoint file
                     identity:dict|None=None, # expected identity; None skips the check
                     map_location="cpu",
                    ) -> dict:
-    "Load a checkpoint after checking its size, sha256 and identity."
+    "Load a checkpoint after finishing an interrupted save and checking its size, sha256 and identity."
     path = Path(path); side = path.with_suffix(".json")
+    recover_checkpoint(path)
     if not path.is_file(): raise CheckpointError(f"no checkpoint at {path}")
-    if not side.is_file():
-        raise CheckpointError(f"checkpoint {path} has no sidecar {side.name}: it may be half-written; delete it to start over")
-    meta = json.loads(side.read_text())
+    if (meta := _read_sidecar(side)) is None:
+        raise CheckpointError(f"checkpoint {path} has no readable sidecar {side.name}, so it cannot be verified; delete both to start over")
     size, digest = path.stat().st_size, file_hash(path)
     if size != meta["size"] or digest != meta["sha256"]:
         raise CheckpointError(f"checkpoint {path} is corrupt: size {size} / sha256 {digest[:12]}… but its sidecar says "
@@ -219,6 +251,42 @@ def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
     if n_clusters > len(data):
         raise ConfigError(f"n_clusters {n_clusters} is larger than the number of images in {cfg.dataset!r} ({len(data)})")
 
+def config_changes(saved:dict, # the config stored in a checkpoint
+                   cfg:RunConfig, # this run's config
+                  ) -> dict[str, tuple]:
+    "Fields (outside RESUMABLE_CHANGES) whose value differs between a checkpoint's config and `cfg`, as (saved, now); a field the checkpoint predates counts as its default."
+    saved = {**RunConfig().to_dict(), **saved}
+    return {k: (saved[k], v) for k, v in cfg.to_dict().items() if k not in RESUMABLE_CHANGES and saved[k] != v}
+
+def _writable_dir(out_dir:str|Path) -> Path:
+    "Create `out_dir` and prove it takes a file (os.access says yes to root even on a read-only folder), or raise a ConfigError."
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir): pass
+    except OSError as e:
+        raise ConfigError(f"output directory {out_dir} is not writable ({e.strerror or e}); choose another --out") from None
+    return out_dir
+
+def _start(ckpt_path:Path, identity:dict, cfg:RunConfig, log:MetricsLog, resume:bool) -> dict|None:
+    "Rank 0's decision: the checkpoint to resume from, checked against this run, or None for a fresh start (stale files removed)."
+    if resume: recover_checkpoint(ckpt_path)   # a save a kill interrupted is finished or undone first
+    if not (resume and ckpt_path.exists()):
+        log.truncate(-1)  # a fresh run starts a fresh log
+        remove_checkpoint(ckpt_path)
+        return None
+    state = load_checkpoint(ckpt_path, identity)
+    if changed := config_changes(state["config"], cfg):
+        raise CheckpointError(f"cannot resume {ckpt_path}: the config changed ("
+                              + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+                              + "); use another output directory or resume=False")
+    if (saved_world := state.get("world_size", 1)) != world_size():
+        raise CheckpointError(f"cannot resume {ckpt_path}: it was written by {saved_world} process(es), this run has {world_size()}; "
+                              f"resume with the same number of processes (each rank's random stream is part of the checkpoint), "
+                              f"or use another output directory")
+    log.truncate(state["epoch"])
+    return state
+
 def fit(cfg:RunConfig, # the run
         out_dir:str|Path, # where checkpoints, the metrics log and provenance go
         data:ImageDataset|None=None, # the dataset (default: `data.load(cfg.dataset)`)
@@ -227,111 +295,141 @@ def fit(cfg:RunConfig, # the run
         progress:bool=True, # show a progress bar
         sync_every:int=50, # steps between host-side checks of the loss
        ) -> dict:
-    "Train `cfg.method` on `cfg.dataset`; return the final metrics and costs."
+    "Train `cfg.method` on `cfg.dataset`, in this process or in every process of a torchrun job; return the final metrics and costs."
     t_start = time.perf_counter()
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
-    if not os.access(out_dir, os.W_OK): raise ConfigError(f"output directory {out_dir} is not writable")
+    out_dir = _writable_dir(out_dir)
     method = make_method(cfg.method, cfg.method_args)
     data = data if data is not None else load_dataset(cfg.dataset)
     n_clusters = cfg.n_clusters or data.n_classes
     _check_run(cfg, data, n_clusters)
     if (summary := method.own_loop(cfg, out_dir, data, resume, stop_after, progress)) is not None: return summary
-    device = get_device(cfg.device)
-    precision = cfg.resolved_precision(device)
-    in_channels = data.images.shape[1]
-    identity = run_identity(cfg, in_channels, n_clusters)
-    ckpt_path = out_dir/"checkpoint.pt"
+    with process_group(cfg.device) as device:  # one process: nothing to join; under torchrun: this rank's GPU (or CPU) in the job
+        world, main = world_size(), is_main()
+        shard = rank_slice(cfg.batch_size)   # this rank's rows of every global batch
+        precision = cfg.resolved_precision(device)
+        in_channels = data.images.shape[1]
+        identity = run_identity(cfg, in_channels, n_clusters)
+        ckpt_path = out_dir/"checkpoint.pt"
 
-    set_seed(cfg.seed, cfg.deterministic)
-    model = method.build_model(cfg, in_channels, n_clusters).to(device)
+        set_seed(cfg.seed, cfg.deterministic)  # the same initial weights on every rank
+        model = method.build_model(cfg, in_channels, n_clusters).to(device)
+        if cfg.sync_bn: model = sync_batchnorm(model, device)
+        if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
+        optimizer = method.make_optimizer(model, cfg)
+        perm_gen = torch.Generator().manual_seed(cfg.seed)  # the same permutations on every rank
+        epoch, step = 0, 0
+        log = MetricsLog(out_dir) if main else None
+        images = data.images.to(device)
+
+        state = on_main(_start, ckpt_path, identity, cfg, log, resume)   # rank 0 reads the checkpoint and shares it (or its error)
+        if state is not None:
+            model.load_state_dict(state["model"]); optimizer.load_state_dict(state["optimizer"])
+            epoch, step = state["epoch"], state["step"]
+            set_rng_state(state["rng"] if main else state["rng_other_ranks"][rank() - 1]); perm_gen.set_state(state["perm_rng"])
+        else:
+            seed_rank(cfg.seed)   # independent augmentations on every rank; rank 0 keeps the stream of a single process
+
+        train_model = data_parallel(model, device)   # DistributedDataParallel in a job of several processes
+        step_model = torch.compile(train_model) if cfg.compile else train_model
+        if epoch == 0:  # epoch 0: the randomly initialised network, the baseline of every curve
+            on_main(lambda: log.append(dict(epoch=0, step=0, **evaluate(method, model, data, images, cfg, n_clusters, precision))))
+            # evaluation leaves the global RNG alone (k-means has its own generator), so this does not shift training
+
+        n_steps = len(data) // cfg.batch_size
+        last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, epoch + stop_after)
+        bar = tqdm(total=cfg.epochs * n_steps, initial=epoch * n_steps, disable=not (progress and main), unit="step",
+                   desc=f"{cfg.method} on {cfg.dataset}", dynamic_ncols=True)
+        train_time, train_images = 0.0, 0
+        train_model.train()
+        while epoch < last_epoch:
+            t_epoch = time.perf_counter()
+            perm = torch.randperm(len(data), generator=perm_gen).to(device)
+            sums: dict[str, Tensor] = {}
+            first_bad = torch.full((), -1, dtype=torch.long, device=device)
+            for i in range(n_steps):
+                batch = images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size][shard]]
+                views = tuple(v.contiguous(memory_format=torch.channels_last) if cfg.channels_last and v.ndim == 4 else v
+                              for v in method.views(batch, cfg))
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    parts = method.loss(step_model, views, cfg)   # the loss of the global batch, the same on every rank
+                loss = parts["loss"]
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()   # under DDP: gradients averaged over the ranks
+                optimizer.step()
+                for k, v in parts.items(): sums[k] = sums.get(k, 0) + v.detach().float()
+                first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), step, first_bad)
+                step += 1
+                bar.update(1)
+                if (i + 1) % sync_every == 0 or i == n_steps - 1:
+                    if (bad := int(first_bad)) >= 0:   # every rank sees the same global loss, so every rank stops here
+                        bar.close()
+                        kept = (f"the last good checkpoint (epoch {json.loads(ckpt_path.with_suffix('.json').read_text())['epoch']}) "
+                                f"is kept at {ckpt_path}") if ckpt_path.exists() else "no checkpoint had been written yet"
+                        raise NonFiniteLossError(f"non-finite loss at step {bad} (epoch {epoch + 1}); the run is stopped and {kept}")
+            epoch += 1
+            dt = time.perf_counter() - t_epoch
+            train_time += dt; train_images += n_steps * cfg.batch_size
+            record = dict(epoch=epoch, step=step, **{k: float(v) / n_steps for k, v in sums.items()},
+                          images_per_s=n_steps * cfg.batch_size / dt, epoch_time_s=dt)  # costs end in "_s"; images of the whole job
+            if (cfg.eval_every and epoch % cfg.eval_every == 0) or epoch == cfg.epochs:
+                t_eval = time.perf_counter()
+                record.update(on_main(evaluate, method, model, data, images, cfg, n_clusters, precision))
+                record["eval_time_s"] = time.perf_counter() - t_eval
+            if main: log.append(record)
+            if (cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0) or epoch == last_epoch:
+                rngs = all_gather_object(rng_state())   # every rank's random streams, for an exact resume
+                on_main(lambda: save_checkpoint(ckpt_path, dict(
+                    identity=identity, config=cfg.to_dict(), epoch=epoch, step=step, world_size=world,
+                    model=model.state_dict(), optimizer=optimizer.state_dict(), rng=rngs[0], rng_other_ranks=rngs[1:],
+                    perm_rng=perm_gen.get_state(), metrics=record)))
+            bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "nmi", "acc", "images_per_s") if k in record}, refresh=True)
+        bar.close()
+
+        def finish() -> dict:
+            "Rank 0 writes provenance, and predictions and final metrics of a complete run."
+            complete = epoch >= cfg.epochs
+            evaluated = [r for r in log.records if "nmi" in r]
+            summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
+                           n_images=len(data), n_clusters=n_clusters, epoch=epoch, complete=complete,
+                           metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s")} if evaluated else {},
+                           train_time_s=train_time, images_per_s=train_images / train_time if train_time else None,
+                           wall_time_s=time.perf_counter() - t_start, precision=precision, world_size=world)
+            write_json(out_dir/"provenance.json", dict(**provenance(device), config=cfg.to_dict(), seed=cfg.seed, precision=precision,
+                                                       distributed=job_info(), epochs_done=epoch, wall_time_s=summary["wall_time_s"],
+                                                       images_per_s=summary["images_per_s"]))
+            if complete:
+                save_predictions(out_dir/"predictions.npz", data.labels.numpy(), predict(method, model, images, cfg, n_clusters, precision))
+                write_json(out_dir/"metrics.json", summary)
+            return summary
+        return on_main(finish)
+
+# %% ../nbs/06_engine.ipynb #9e8304d5
+def evaluate_checkpoint(path:str|Path, # a checkpoint written by `fit`
+                        data:ImageDataset|None=None, # the dataset (default: the checkpoint's, from the prepared cache)
+                        source:str|Path|None=None, # without `data`: a local copy of the checkpoint's dataset, as for `data.load`
+                        root:str|Path|None=None, # without `data`: the data folder, as for `data.load`
+                        allow_untrained:bool=False, # evaluate a checkpoint of epoch 0 (the randomly initialised network) anyway
+                        device:str="auto", # where to run the model
+                       ) -> dict:
+    "Metrics of the model stored in a checkpoint, with its epoch; refuses the untrained epoch-0 network unless asked."
+    path = Path(path)
+    state = load_checkpoint(path)   # verified against its sidecar
+    if state["epoch"] == 0 and not allow_untrained:
+        raise CheckpointError(f"checkpoint {path} is from epoch 0: the randomly initialised network (the trap of CC issue #12); "
+                              "pass allow_untrained=True (--allow-untrained) to evaluate it anyway")
+    cfg = RunConfig.from_dict({**RunConfig().to_dict(), **state["config"]})
+    method = make_method(cfg.method, cfg.method_args)
+    data = data if data is not None else load_dataset(cfg.dataset, source=source, root=root)
+    ident = state["identity"]
+    identity = run_identity(cfg, data.images.shape[1], ident["n_clusters"])
+    if identity != ident or data.name != cfg.dataset:
+        diff = {k: (ident.get(k), v) for k, v in identity.items() if ident.get(k) != v} or {"dataset": (cfg.dataset, data.name)}
+        raise CheckpointError(f"checkpoint {path} does not match this data: "
+                              + "; ".join(f"{k}: checkpoint has {a!r}, data has {b!r}" for k, (a, b) in diff.items()))
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device)
+    model = method.build_model(cfg, identity["in_channels"], identity["n_clusters"])
+    model.load_state_dict(state["model"], strict=True)   # strict: a partial load is an error, never a silent half-trained model
+    model.to(dev)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-    optimizer = method.make_optimizer(model, cfg)
-    perm_gen = torch.Generator().manual_seed(cfg.seed)
-    epoch, step = 0, 0
-    log = MetricsLog(out_dir)
-    images = data.images.to(device)
-
-    if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, identity)
-        changed = {k: (state["config"][k], v) for k, v in cfg.to_dict().items()
-                   if k not in RESUMABLE_CHANGES and state["config"].get(k) != v}
-        if changed:
-            raise CheckpointError(f"cannot resume {ckpt_path}: the config changed ("
-                                  + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-                                  + "); use another output directory or resume=False")
-        model.load_state_dict(state["model"]); optimizer.load_state_dict(state["optimizer"])
-        epoch, step = state["epoch"], state["step"]
-        set_rng_state(state["rng"]); perm_gen.set_state(state["perm_rng"])
-        log.truncate(epoch)
-    else:
-        log.truncate(-1)  # a fresh run starts a fresh log
-        ckpt_path.unlink(missing_ok=True); ckpt_path.with_suffix(".json").unlink(missing_ok=True)
-
-    step_model = torch.compile(model) if cfg.compile else model
-    if epoch == 0 and not log.records:  # epoch 0: the randomly initialised network, the baseline of every curve
-        log.append(dict(epoch=0, step=0, **evaluate(method, step_model, data, images, cfg, n_clusters, precision)))
-        # evaluation leaves the global RNG alone (k-means has its own generator), so this does not shift training
-
-    n_steps = len(data) // cfg.batch_size
-    last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, epoch + stop_after)
-    bar = tqdm(total=cfg.epochs * n_steps, initial=epoch * n_steps, disable=not progress, unit="step",
-               desc=f"{cfg.method} on {cfg.dataset}", dynamic_ncols=True)
-    train_time, train_images = 0.0, 0
-    record: dict[str, Any] = log.records[-1] if log.records else {}
-    model.train()
-    while epoch < last_epoch:
-        t_epoch = time.perf_counter()
-        perm = torch.randperm(len(data), generator=perm_gen).to(device)
-        sums: dict[str, Tensor] = {}
-        first_bad = torch.full((), -1, dtype=torch.long, device=device)
-        for i in range(n_steps):
-            batch = images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]]
-            views = tuple(v.contiguous(memory_format=torch.channels_last) if cfg.channels_last and v.ndim == 4 else v
-                          for v in method.views(batch, cfg))
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                parts = method.loss(step_model, views, cfg)
-            loss = parts["loss"]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            for k, v in parts.items(): sums[k] = sums.get(k, 0) + v.detach().float()
-            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), step, first_bad)
-            step += 1
-            bar.update(1)
-            if (i + 1) % sync_every == 0 or i == n_steps - 1:
-                if (bad := int(first_bad)) >= 0:
-                    bar.close()
-                    kept = (f"the last good checkpoint (epoch {json.loads(ckpt_path.with_suffix('.json').read_text())['epoch']}) "
-                            f"is kept at {ckpt_path}") if ckpt_path.exists() else "no checkpoint had been written yet"
-                    raise NonFiniteLossError(f"non-finite loss at step {bad} (epoch {epoch + 1}); the run is stopped and {kept}")
-        epoch += 1
-        dt = time.perf_counter() - t_epoch
-        train_time += dt; train_images += n_steps * cfg.batch_size
-        record = dict(epoch=epoch, step=step, **{k: float(v) / n_steps for k, v in sums.items()},
-                      images_per_s=n_steps * cfg.batch_size / dt, epoch_time_s=dt)  # costs end in "_s"
-        if (cfg.eval_every and epoch % cfg.eval_every == 0) or epoch == cfg.epochs:
-            t_eval = time.perf_counter()
-            record.update(evaluate(method, step_model, data, images, cfg, n_clusters, precision))
-            record["eval_time_s"] = time.perf_counter() - t_eval
-        log.append(record)
-        if (cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0) or epoch == last_epoch:
-            save_checkpoint(ckpt_path, dict(identity=identity, config=cfg.to_dict(), epoch=epoch, step=step,
-                                            model=model.state_dict(), optimizer=optimizer.state_dict(),
-                                            rng=rng_state(), perm_rng=perm_gen.get_state(), metrics=record))
-        bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "nmi", "acc", "images_per_s") if k in record}, refresh=True)
-    bar.close()
-
-    complete = epoch >= cfg.epochs
-    evaluated = [r for r in log.records if "nmi" in r]
-    summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
-                   n_images=len(data), n_clusters=n_clusters, epoch=epoch, complete=complete,
-                   metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s")} if evaluated else {},
-                   train_time_s=train_time, images_per_s=train_images / train_time if train_time else None,
-                   wall_time_s=time.perf_counter() - t_start, precision=precision)
-    write_json(out_dir/"provenance.json", dict(**provenance(device), config=cfg.to_dict(), seed=cfg.seed, precision=precision,
-                                               epochs_done=epoch, wall_time_s=summary["wall_time_s"],
-                                               images_per_s=summary["images_per_s"]))
-    if complete:
-        save_predictions(out_dir/"predictions.npz", data.labels.numpy(), predict(method, step_model, images, cfg, n_clusters, precision))
-        write_json(out_dir/"metrics.json", summary)
-    return summary
+    metrics = evaluate(method, model, data, data.images.to(dev), cfg, identity["n_clusters"], cfg.resolved_precision(dev))
+    return dict(checkpoint=str(path), epoch=state["epoch"], method=cfg.method, dataset=cfg.dataset, metrics=metrics)

@@ -25,10 +25,10 @@ from .published import PUBLISHED, PAPERS, PUBLISHED_COSTS, DATASET_NAMES, Publis
 # %% auto #0
 __all__ = ['COST_KEYS', 'FIGURE_KINDS', 'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_CAVEATS', 'METHOD_NOTES', 'COLUMNS',
            'FULL_COLUMNS', 'RUN_COLUMNS', 'find_runs', 'read_history', 'load_predictions', 'evaluate_run', 'write_eval',
-           'mean_std', 'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters', 'plot_confusion',
-           'tsne_embedding', 'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes', 'plot_nmi_vs_time',
-           'plot_jule_trajectory', 'make_figures', 'comparison_table', 'format_duration', 'format_row', 'to_markdown',
-           'latex_escape', 'to_latex', 'runs_table', 'write_report']
+           'mean_std', 'collapsed', 'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters',
+           'plot_confusion', 'tsne_embedding', 'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes',
+           'plot_nmi_vs_time', 'plot_jule_trajectory', 'make_figures', 'comparison_table', 'format_duration',
+           'format_row', 'to_markdown', 'latex_escape', 'to_latex', 'runs_table', 'write_report']
 
 # %% ../nbs/20_report.ipynb #5fc0fab0
 def find_runs(root:str|Path="reports/runs", # folder holding one sub-folder per run
@@ -117,9 +117,14 @@ def mean_std(values:Sequence[float], # one value per seed
     if len(v) == 0: return dict(mean=None, std=None, n=0)
     return dict(mean=float(v.mean()), std=float(v.std(ddof=1)) if len(v) > 1 else None, n=int(len(v)))
 
+def collapsed(ev:dict, # an evaluate_run result
+             ) -> bool:
+    "Whether the run's prediction put every image into one cluster (its NMI is 0 and its ACC that of a constant guess)."
+    return ev["metrics"].get("n_clusters_used") == 1
+
 def aggregate(runs:Iterable[dict|str|Path], # evaluate_run results, or run folders
              ) -> dict[str, dict]:
-    "Per (method, dataset): mean ± std over seeds of every metric and cost, with n_seeds, seeds and runs (JSON-ready)."
+    "Per (method, dataset): mean ± std over seeds of every metric and cost, with n_seeds, seeds, runs and the collapsed runs (JSON-ready)."
     evals = [r if isinstance(r, dict) else evaluate_run(r) for r in runs]
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for e in evals: groups[(e["method"], e["dataset"])].append(e)
@@ -136,7 +141,8 @@ def aggregate(runs:Iterable[dict|str|Path], # evaluate_run results, or run folde
             n_seeds=len(es), seeds=sorted(seeds, key=seed_order), runs=sorted(e["run"] for e in es), complete=all(bool(e["complete"]) for e in es),
             metrics={k: mean_std([e["metrics"].get(k) for e in es]) for k in metric_keys},
             cost={k: mean_std([e["cost"].get(k) for e in es]) for k in COST_KEYS},
-            devices=sorted({e["cost"]["device"] for e in es}), commits=sorted({str(e["provenance"]["git_commit"]) for e in es}))
+            devices=sorted({e["cost"]["device"] for e in es}), commits=sorted({str(e["provenance"]["git_commit"]) for e in es}),
+            n_clusters=max(e["n_clusters"] for e in es), collapsed_runs=sorted(e["run"] for e in es if collapsed(e)))
     return out
 
 # %% ../nbs/20_report.ipynb #574ab2c4
@@ -605,7 +611,14 @@ def to_latex(rows:Sequence[dict], # comparison_table rows
 
 # %% ../nbs/20_report.ipynb #e1a59a11
 RUN_COLUMNS = ("Method", "Dataset", "Data used", "Seeds", "NMI (arith.)", "NMI (geo.)", "ACC", "ARI", "k-means NMI", "k-means ACC",
-               "Train time", "Images/s", "Device")
+               "Clusters used", "Train time", "Images/s", "Device")
+
+def _clusters_used(a:dict) -> str:
+    "Non-empty clusters of the prediction out of K (mean over seeds), flagged when a seed collapsed to one cluster."
+    used = a["metrics"].get("n_clusters_used", {})
+    if not used.get("n"): return "–"
+    text = f"{used['mean']:.3g} of {a.get('n_clusters', '?')}"
+    return text + (f" (collapsed: {len(a['collapsed_runs'])} of {a['n_seeds']} seeds)" if a.get("collapsed_runs") else "")
 
 def runs_table(aggregated:Mapping[str, dict], # the output of `aggregate`
               ) -> list[dict[str, str]]:
@@ -616,7 +629,7 @@ def runs_table(aggregated:Mapping[str, dict], # the output of `aggregate`
         ips = a["cost"]["images_per_s"]["mean"]
         rows.append(dict(zip(RUN_COLUMNS, (a["method"], DATASET_NAMES.get(a["dataset"], a["dataset"]), a["variant"] or "–", str(a["n_seeds"]),
                                            m(a, "nmi"), m(a, "nmi_geo"), m(a, "acc"), m(a, "ari"), m(a, "kmeans_nmi"), m(a, "kmeans_acc"),
-                                           format_duration(a["cost"]["train_time_s"]["mean"]), "–" if ips is None else f"{ips:,.0f}",
+                                           _clusters_used(a), format_duration(a["cost"]["train_time_s"]["mean"]), "–" if ips is None else f"{ips:,.0f}",
                                            "/".join(a["devices"]) or "–"))))
     return rows
 
@@ -632,6 +645,14 @@ def _simple_latex(rows:Sequence[dict[str, str]], columns:Sequence[str], caption:
 def _caption(name:str) -> str:
     kind = max((k for k in FIGURE_KINDS if name == k or name.startswith(k + "-")), key=len, default=None)
     return name if kind is None else FIGURE_KINDS[kind] + (f": {name[len(kind) + 1:]}" if name != kind else "")
+
+def _collapse_notes(aggregated:Mapping[str, dict]) -> list[str]:
+    "README lines naming every run whose prediction collapsed to a single cluster (none: one line saying so)."
+    bad = [(r, a) for a in aggregated.values() for r in a.get("collapsed_runs", [])]
+    if not aggregated: return []
+    if not bad: return ["No run collapsed: every prediction uses more than one cluster.", ""]
+    return [f"- **Collapsed**: run `{r}` ({a['method']} on {DATASET_NAMES.get(a['dataset'], a['dataset'])}) put every image into one cluster; "
+            "its NMI is 0 and its ACC that of a constant guess, so its numbers measure a failure, not the method." for r, a in bad] + [""]
 
 def _write_text(path:Path, text:str) -> Path:
     with atomic_write(path, "w") as f: f.write(text)
@@ -663,6 +684,7 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
           "## Our runs", "", "Mean ± std over seeds (sample std; a single seed shows the value alone). NMI in both normalisations; "
           "k-means: k-means on the backbone features of the same model.", "",
           _simple_markdown(runs_rows, RUN_COLUMNS) if runs_rows else "No finished runs.\n",
+          *_collapse_notes(aggregated),
           "## Comparison with the published numbers", "",
           "Published values and ours are in separate columns and never mixed. All values are fractions (percent sources are converted; their "
           "printed value follows in brackets). Our NMI uses the normalisation of the published number: arithmetic for CC, SACC and CDEC, "
