@@ -1,7 +1,8 @@
-"""Every library notebook runs top to bottom, its test cells included (cells flagged `slow` too; `cuda` cells only with a GPU).
+"""Every library notebook runs top to bottom, its test cells included (cells flagged `slow` too; `cuda` cells only with a GPU), and leaves the
+checkout's pipeline as it found it: the tutorial runs `dvc exp run`, but in a copy of the checkout, never here.
 
 Pipeline stage notebooks (nbs/pipeline) and benchmarks (nbs/benchmarks) are run by DVC and by hand, not here."""
-import subprocess
+import hashlib, subprocess
 import pytest
 import torch
 from conftest import REPO, BIN
@@ -9,9 +10,19 @@ from conftest import REPO, BIN
 NOTEBOOKS = sorted(p.relative_to(REPO/"nbs") for p in (REPO/"nbs").rglob("*.ipynb")
                    if not {"pipeline", "benchmarks"} & set(p.parts) and not p.name.startswith("_") and ".ipynb_checkpoints" not in p.parts)
 
+def pipeline_state() -> dict[str, str]:
+    "A hash of each file that says what the pipeline is and what it produced: parameters, stages, lock, and the report with its runs."
+    files = [REPO/f for f in ("params.yaml", "dvc.yaml", "dvc.lock", "reports/README.md", "reports/metrics.json", "reports/runs.json")]
+    files += sorted((REPO/"reports"/"runs").rglob("*"))
+    return {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=str)
 def test_notebook_runs(nb):
     flags = "slow cuda" if torch.cuda.is_available() else "slow"
+    before = pipeline_state()
     r = subprocess.run([str(BIN/"nbdev_test"), "--path", str(nb), "--flags", flags, "--do_print"],
                        cwd=REPO/"nbs", capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"{nb} failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+    after = pipeline_state()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"{nb} changed the checkout's pipeline files (a notebook must work on copies): {changed}"
