@@ -12,7 +12,7 @@ import yaml
 from fastcore.docments import docments
 
 from .core import RunConfig, ConfigError, write_json
-from .pipeline import PROFILES, expand_profile, write_params, read_params, check_params
+from .pipeline import PROFILES, expand_profile, write_params, read_params, check_params, write_run_configs
 from . import data as dc_data
 from .engine import fit, evaluate_checkpoint, list_methods, make_method, CheckpointError, NonFiniteLossError, METHODS
 from .distributed import is_main, world_size
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Check every profile, dataset, method, preset, override and argument of params.yaml; list the runs.")
     ck.add_argument("--params", default="params.yaml", metavar="FILE", help="the file to check (default: params.yaml)")
     ck.add_argument("--out", metavar="FILE", help="also write the list of runs to this JSON file")
+    ck.add_argument("--configs", metavar="DIR", help="also write each run's resolved config to DIR/<run>.json (the train stages' dependencies)")
     ck.set_defaults(func=_cmd_check_params)
 
     t = sub.add_parser("train", help="train a method on a dataset",
@@ -96,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto", help='"auto", "cpu", "cuda", "cuda:N"')
     e.add_argument("--out", metavar="FILE", help="also write the result as JSON")
     e.set_defaults(func=_cmd_evaluate)
+
+    d = sub.add_parser("docs", help="build the docs site offline (static HTML, no Quarto)",
+                       description="Build the documentation site from the notebooks of nbs/ (after nbdev's processing) and the pipeline's reports/, "
+                                   "with the math as MathML, into a folder of static HTML; every internal link and image is checked.")
+    d.add_argument("out", nargs="?", default="_site", help="the site folder, replaced whole (default: _site)")
+    d.add_argument("--workers", type=int, metavar="N", help="processes for nbdev's processing of the notebooks (default: one per CPU, at most 4)")
+    d.set_defaults(func=_cmd_docs)
     _add_bench_parser(sub)
     return p
 
@@ -115,8 +123,9 @@ def _cmd_profile(args) -> int:
 
 def _cmd_check_params(args) -> int:
     params = read_params(args.params)
-    keys = check_params(params)
+    keys = check_params(params, Path(args.params).parent)   # plugin paths are relative to the params file
     if args.out: write_json(args.out, dict(profile=params["profile"], runs=keys))
+    if args.configs: write_run_configs(params, args.configs, Path(args.params).parent)
     print(f"{args.params}: profile {params['profile']!r}, {len(keys)} runs: {', '.join(keys)}")
     return 0
 
@@ -163,6 +172,13 @@ def _cmd_evaluate(args) -> int:
     print(f"{res['method']} on {res['dataset']}, epoch {res['epoch']} ({path}): NMI {m['nmi']:.4f} (geometric {m['nmi_geo']:.4f}), "
           f"ACC {m['acc']:.4f}, ARI {m['ari']:.4f}, {m['n_clusters_used']} clusters used")
     if args.out: write_json(args.out, res)
+    return 0
+
+def _cmd_docs(args) -> int:
+    from deepclust_nb.docs import build_site, DocsError   # nbdev and the renderers are development dependencies: imported only here
+    try: site = build_site(args.out, n_workers=args.workers)
+    except DocsError as e: raise ConfigError(str(e)) from None
+    print(f"open {site/'index.html'} in a browser")
     return 0
 
 def main(argv:list[str]|None=None) -> int:

@@ -12,13 +12,15 @@ from typing import Callable, ClassVar
 import numpy as np
 import torch
 from torch import nn, Tensor
-from tqdm.auto import tqdm
+from tqdm import tqdm as text_tqdm
+from tqdm.auto import tqdm as auto_tqdm
 
 from .core import (RunConfig, ConfigError, atomic_write, check_choice, file_hash, provenance, set_seed,
                                write_json)
 from .data import ImageDataset, load as load_dataset
 from .augment import test_view
 from .metrics import cluster_metrics, kmeans
+from .models import BACKBONES, check_input_size
 from .distributed import (process_group, world_size, rank, is_main, job_info, rank_slice, seed_rank, on_main,
                                       all_gather_object, data_parallel, sync_batchnorm)
 
@@ -26,7 +28,7 @@ from .distributed import (process_group, world_size, rank, is_main, job_info, ra
 __all__ = ['METHODS', 'CHECKPOINT_FORMAT', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method',
            'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state', 'save_checkpoint', 'recover_checkpoint',
            'remove_checkpoint', 'load_checkpoint', 'embed_dataset', 'predict', 'evaluate', 'save_predictions',
-           'MetricsLog', 'NonFiniteLossError', 'config_changes', 'fit', 'evaluate_checkpoint']
+           'MetricsLog', 'NonFiniteLossError', 'config_changes', 'progress_bar', 'fit', 'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -250,6 +252,7 @@ def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
         raise ConfigError(f"batch_size {cfg.batch_size} is larger than dataset {cfg.dataset!r} ({len(data)} images); use at most {len(data)}")
     if n_clusters > len(data):
         raise ConfigError(f"n_clusters {n_clusters} is larger than the number of images in {cfg.dataset!r} ({len(data)})")
+    if cfg.backbone in BACKBONES: check_input_size(cfg.backbone, cfg.stem, cfg.image_size)   # JULE picks its own CNN per dataset
 
 def config_changes(saved:dict, # the config stored in a checkpoint
                    cfg:RunConfig, # this run's config
@@ -287,21 +290,28 @@ def _start(ckpt_path:Path, identity:dict, cfg:RunConfig, log:MetricsLog, resume:
     log.truncate(state["epoch"])
     return state
 
+def progress_bar(progress:bool|str, # True: a widget in notebooks, text elsewhere; "text": always text (papermill stages); False: none
+                 **kwargs, # passed to tqdm
+                ):
+    "The progress bar of a training loop."
+    if progress not in (True, False, "text"): raise ConfigError(f"progress must be True, False or 'text', got {progress!r}")
+    return (text_tqdm if progress == "text" else auto_tqdm)(disable=not progress, dynamic_ncols=True, **kwargs)
+
 def fit(cfg:RunConfig, # the run
         out_dir:str|Path, # where checkpoints, the metrics log and provenance go
         data:ImageDataset|None=None, # the dataset (default: `data.load(cfg.dataset)`)
         resume:bool=True, # continue from out_dir/checkpoint.pt when it exists
         stop_after:int|None=None, # end this call after this many epochs (the run can be resumed)
-        progress:bool=True, # show a progress bar
+        progress:bool|str=True, # a progress bar: True (widget in notebooks), "text" (plain text, e.g. in papermill stages) or False
         sync_every:int=50, # steps between host-side checks of the loss
        ) -> dict:
     "Train `cfg.method` on `cfg.dataset`, in this process or in every process of a torchrun job; return the final metrics and costs."
     t_start = time.perf_counter()
-    out_dir = _writable_dir(out_dir)
     method = make_method(cfg.method, cfg.method_args)
     data = data if data is not None else load_dataset(cfg.dataset)
     n_clusters = cfg.n_clusters or data.n_classes
-    _check_run(cfg, data, n_clusters)
+    _check_run(cfg, data, n_clusters)   # before the output folder exists: a bad config leaves nothing behind
+    out_dir = _writable_dir(out_dir)
     if (summary := method.own_loop(cfg, out_dir, data, resume, stop_after, progress)) is not None: return summary
     with process_group(cfg.device) as device:  # one process: nothing to join; under torchrun: this rank's GPU (or CPU) in the job
         world, main = world_size(), is_main()
@@ -337,8 +347,8 @@ def fit(cfg:RunConfig, # the run
 
         n_steps = len(data) // cfg.batch_size
         last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, epoch + stop_after)
-        bar = tqdm(total=cfg.epochs * n_steps, initial=epoch * n_steps, disable=not (progress and main), unit="step",
-                   desc=f"{cfg.method} on {cfg.dataset}", dynamic_ncols=True)
+        bar = progress_bar(progress if main else False, total=cfg.epochs * n_steps, initial=epoch * n_steps, unit="step",
+                           desc=f"{cfg.method} on {cfg.dataset}")
         train_time, train_images = 0.0, 0
         train_model.train()
         while epoch < last_epoch:
@@ -382,7 +392,8 @@ def fit(cfg:RunConfig, # the run
                     identity=identity, config=cfg.to_dict(), epoch=epoch, step=step, world_size=world,
                     model=model.state_dict(), optimizer=optimizer.state_dict(), rng=rngs[0], rng_other_ranks=rngs[1:],
                     perm_rng=perm_gen.get_state(), metrics=record)))
-            bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "nmi", "acc", "images_per_s") if k in record}, refresh=True)
+            bar.set_postfix({"epoch": f"{epoch}/{cfg.epochs}", **{k: f"{record[k]:.3g}" for k in ("loss", "nmi", "acc", "images_per_s") if k in record}},
+                            refresh=True)
         bar.close()
 
         def finish() -> dict:

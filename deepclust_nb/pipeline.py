@@ -4,17 +4,19 @@
 
 # %% ../nbs/30_pipeline.ipynb #e63a6dbd
 from __future__ import annotations
+import hashlib, importlib.util, inspect, json, os, subprocess, sys
 from pathlib import Path
 from typing import Any
 import yaml
 
-from .core import RunConfig, ConfigError, check_choice, atomic_write
-from .data import list_datasets
-from .engine import METHODS, list_methods, make_method
+from .core import RunConfig, ConfigError, check_choice, atomic_write, write_json
+from .data import list_datasets, load
+from .engine import METHODS, fit, list_methods, make_method
 
 # %% auto #0
-__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'PROFILES', 'PARAMS_HEADER', 'run_key', 'expand_profile', 'run_config', 'check_params',
-           'write_params', 'read_params']
+__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'PROFILES', 'FIGURES', 'PLUGIN_DIR', 'PARAMS_HEADER', 'method_code', 'add_run',
+           'run_key', 'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params',
+           'write_run_configs', 'train_run', 'write_params', 'read_params']
 
 # %% ../nbs/30_pipeline.ipynb #339d30ae
 CONTRASTIVE = ["simclr", "cc", "cdec", "sacc", "cdc"]
@@ -29,22 +31,50 @@ def _paper_preset(method:str, dataset:str) -> str:
     if method in ("cc", "sacc", "cdec", "cdc") and dataset in ("imagenet10", "imagenet-dogs"): return "paper-imagenet"
     if method in ("cc", "sacc", "cdc") and dataset == "stl10": return "paper-stl"
     if method == "sacc" and dataset == "cifar100": return "paper-cifar100"
+    if method == "cdc" and dataset == "imagenet1k": return "paper-imagenet1k"   # ResNet-50, 8 GPUs: the `distributed` guide
     return "paper"
 
 PROFILES: dict[str, dict] = {
     "default": dict(description="every method on the embedded digits dataset; CPU, minutes, no download",
                     runs=_runs(ALL_METHODS, ["digits"], "digits")),
-    "tiny": dict(description="as default with 2 epochs per run: the pipeline's end-to-end test",
-                 runs=_runs(ALL_METHODS, ["digits"], "digits"), overrides=dict(epochs=2)),
+    "tiny": dict(description="as default with 2 epochs per run and small t-SNE maps: the pipeline's end-to-end test",
+                 runs=_runs(ALL_METHODS, ["digits"], "digits"), overrides=dict(epochs=2), figures=dict(tsne_points=300)),
     "fast": dict(description="contrastive methods on CIFAR-10 at native 32 px, JULE on USPS and MNIST; one GPU",
                  runs=_runs(CONTRASTIVE, ["cifar10"], "fast") + _runs(["jule"], ["usps", "mnist"], "fast")),
     "paper": dict(description="every method on every dataset of its paper with the published protocol; many GPU-days",
                   runs=_runs(["cc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], _paper_preset)
                        + _runs(["sacc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs"], _paper_preset)
                        + _runs(["cdec"], ["cifar10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], _paper_preset)
-                       + _runs(["cdc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], _paper_preset)
+                       + _runs(["cdc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet", "imagenet1k"], _paper_preset)
                        + _runs(["jule"], ["mnist-test", "mnist", "usps", "coil20", "coil100"], _paper_preset)),
 }
+
+def method_code(method:str, # a registered method name
+                root:str|Path=".", # the checkout (a plugin's path is relative to it)
+               ) -> str:
+    "The file that defines `method`, as the train stage's dependency: `deepclust_nb/methods/<module>.py`, or the plugin's path under `root`."
+    if method not in METHODS: list_methods()
+    path = Path(inspect.getsourcefile(METHODS[check_choice("method", method, sorted(METHODS))])).resolve()
+    lib = Path(inspect.getsourcefile(make_method)).resolve().parent   # the deepclust_nb package
+    if path.is_relative_to(lib): return (Path(lib.name)/path.relative_to(lib)).as_posix()
+    if path.is_relative_to(Path(root).resolve()): return path.relative_to(Path(root).resolve()).as_posix()
+    raise ConfigError(f"method {method!r} is defined in {path}, outside the library and the checkout {Path(root).resolve()}; "
+                      f"put it in a plugin under {PLUGIN_DIR}/ so that the pipeline can track its code")
+
+def add_run(params:dict, # the content of params.yaml, changed in place
+            method:str, # a registered method
+            dataset:str, # a dataset under params["datasets"]
+            preset:str, # one of the method's presets
+            seed:int=0, # the run's seed
+            root:str|Path=".", # the checkout (a plugin's path is relative to it)
+           ) -> str:
+    "Add a run to `params` (with its `code` filled in, and an empty `methods` entry if there is none); return its key."
+    run = dict(method=method, dataset=dataset, preset=preset, seed=seed, code=method_code(method, root))
+    params.setdefault("runs", {})[run_key(run)] = run
+    params.setdefault("methods", {}).setdefault(method, dict(overrides={}, args={}))
+    return run_key(run)
+
+FIGURES = dict(tsne_points=2000)   # settings of the figures stage: points per t-SNE map (0: no t-SNE)
 
 def run_key(run:dict) -> str:
     "The name of a run: its stage suffix and its folder under reports/runs."
@@ -54,16 +84,84 @@ def expand_profile(name:str, # a key of PROFILES
                   ) -> dict:
     "The `params.yaml` content of profile `name`."
     prof = PROFILES[check_choice("profile", name, PROFILES)]
-    runs = {run_key(r): r for r in prof["runs"]}
+    runs = {run_key(r): dict(r, code=method_code(r["method"])) for r in prof["runs"]}
     methods = {m: dict(overrides=dict(prof.get("overrides", {})), args={}) for m in dict.fromkeys(r["method"] for r in prof["runs"])}
     datasets = {d: dict(source=None) for d in dict.fromkeys(r["dataset"] for r in prof["runs"])}
-    return dict(profile=name, datasets=datasets, methods=methods, runs=runs)
+    figures = {**FIGURES, **prof.get("figures", {})}
+    return dict(profile=name, datasets=datasets, methods=methods, runs=runs, figures=figures)
+
+# %% ../nbs/30_pipeline.ipynb #f13bf363
+PLUGIN_DIR = "plugins"   # where a checkout keeps its plugins (a dependency of the train stage)
+_LOADED: dict[Path, tuple[int, str]] = {}   # plugin file -> (mtime_ns, module name): each version of a file runs once per process
+
+def _import_plugin(path:Path, label:str) -> str:
+    "Import the plugin file `path` (again only if it changed since) and return its module name."
+    stamp = path.stat().st_mtime_ns
+    if path in _LOADED and _LOADED[path][0] == stamp: return _LOADED[path][1]
+    name = f"deepclust_plugin_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module   # dataclasses look their module up while the file runs
+    try: spec.loader.exec_module(module)
+    except Exception as e:
+        del sys.modules[name]
+        raise ConfigError(f"plugin {label!r} failed to import: {type(e).__name__}: {e}") from e
+    _LOADED[path] = (stamp, name)
+    return name
+
+def load_plugins(params:dict, # the content of params.yaml
+                 root:str|Path=".", # the checkout: plugin paths are relative to it
+                ) -> dict[str, list[str]]:
+    "Import the Python files listed under `plugins:` so that their methods are registered; return the methods of each file."
+    plugins = params.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise ConfigError(f"plugins must be a list of Python file paths relative to the checkout, got {plugins!r}")
+    library = {n: METHODS[n] for n in list_methods() if METHODS[n].__module__.startswith("deepclust_nb.")}
+    found = {}
+    folder = (Path(root)/PLUGIN_DIR).resolve()
+    for rel in plugins:
+        path = (Path(root)/rel).resolve()
+        if not path.is_relative_to(folder):   # the train stage depends on this folder: a plugin elsewhere could change unseen
+            raise ConfigError(f"plugin {rel!r} must be a file under {PLUGIN_DIR}/ (paths are relative to the checkout)")
+        if path.suffix != ".py" or not path.is_file():
+            raise ConfigError(f"plugin {rel!r} is not a Python file under {Path(root).resolve()} (paths are relative to the checkout)")
+        module = _import_plugin(path, rel)
+        replaced = sorted(n for n, cls in library.items() if METHODS.get(n) is not cls)
+        if replaced:
+            METHODS.update({n: library[n] for n in replaced}); _LOADED.pop(path)   # undo, and fail again next time
+            raise ConfigError(f"plugin {rel!r} registers {', '.join(map(repr, replaced))}, a method of the library; give it another name")
+        found[rel] = sorted(n for n, cls in METHODS.items() if cls.__module__ == module)
+    return found
+
+# %% ../nbs/30_pipeline.ipynb #e9836d07
+def export_plugin(nb_path:str|Path, # a notebook whose `#| plugin` cells define methods
+                  dest:str|Path, # the plugin file to write, e.g. plugins/mine.py
+                 ) -> Path:
+    "Write the `#| plugin` cells of the saved notebook `nb_path` to the module `dest`, as `nbdev_export` writes library modules."
+    from nbdev.export import ExportModuleProc   # nbdev is needed only here, to write a plugin from a notebook
+    from nbdev.maker import ModuleMaker
+    from nbdev.process import NBProcessor
+    class PluginCells(ExportModuleProc):
+        "nbdev's export processor, collecting `#| plugin` cells where library notebooks say `#| export`."
+        _plugin_ = ExportModuleProc._export_
+    nb_path, dest = Path(nb_path).resolve(), Path(dest).resolve()
+    if dest.suffix != ".py": raise ConfigError(f"a plugin is a .py file, got {dest}")
+    cells = PluginCells()
+    NBProcessor(nb_path, [cells]).process()
+    if not any(c.cell_type == "code" for c in cells.modules["#"]): raise ConfigError(f"{nb_path} has no `#| plugin` cells to export")
+    maker = ModuleMaker(dest=dest.parent, name=dest.stem, nb_path=nb_path)
+    maker.fname = dest.with_name(f".{dest.name}.tmp")   # written beside, then renamed: never a half-written plugin
+    maker.make(cells.modules["#"], cells.in_all["#"], lib_path=dest.parent)
+    os.replace(maker.fname, dest)
+    return dest
 
 # %% ../nbs/30_pipeline.ipynb #c9fc1f59
 def run_config(params:dict, # the content of params.yaml
                key:str, # a key of params["runs"]
+               root:str|Path=".", # the checkout (plugin paths are relative to it)
               ) -> RunConfig:
     "The RunConfig of run `key`: the method's preset, then the method's overrides and args, then the run's dataset and seed."
+    load_plugins(params, root)
     run = params["runs"][check_choice("run", key, params["runs"])]
     method = check_choice("method", run["method"], list_methods())
     presets = METHODS[method].presets
@@ -82,9 +180,16 @@ def run_config(params:dict, # the content of params.yaml
     return cfg
 
 def check_params(params:dict, # the content of params.yaml
+                 root:str|Path=".", # the checkout (plugin paths are relative to it)
                 ) -> list[str]:
-    "Validate the whole of params.yaml; return the run keys, or raise a ConfigError naming the first bad value."
+    "Validate the whole of params.yaml (its plugins imported first); return the run keys, or raise a ConfigError naming the first bad value."
+    load_plugins(params, root)
     check_choice("profile", params.get("profile"), PROFILES)
+    figures = params.get("figures") or {}
+    if unknown := sorted(set(figures) - set(FIGURES)): raise ConfigError(f"unknown key {unknown[0]!r} under figures; accepted: {', '.join(FIGURES)}")
+    points = figures.get("tsne_points")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 0:
+        raise ConfigError(f"figures.tsne_points must be an integer >= 0 (0: no t-SNE), got {points!r}")
     for d in params.get("datasets") or {}: check_choice("dataset", d, list_datasets())
     for m in params.get("methods") or {}: check_choice("method", m, list_methods())
     runs = params.get("runs") or {}
@@ -94,9 +199,65 @@ def check_params(params:dict, # the content of params.yaml
         if missing: raise ConfigError(f"run {key!r} lacks {', '.join(missing)}")
         if run["dataset"] not in (params.get("datasets") or {}):
             raise ConfigError(f"run {key!r} uses dataset {run['dataset']!r}, which is not under `datasets` (so no stage prepares it)")
-        run_config(params, key)
+        run_config(params, key, root)
         if key != run_key(run): raise ConfigError(f"run {key!r} should be named {run_key(run)!r} (method-dataset-s<seed>)")
+        if run.get("code") != (code := method_code(run["method"], root)):
+            raise ConfigError(f"run {key!r} must say `code: {code}` (the file defining method {run['method']!r}, which its train stage "
+                              f"depends on), got {run.get('code')!r}; `pipeline.add_run` fills it in")
     return list(runs)
+
+def write_run_configs(params:dict, # the content of params.yaml (checked)
+                      out_dir:str|Path, # e.g. reports/configs
+                      root:str|Path=".", # the checkout (plugin paths are relative to it)
+                     ) -> list[Path]:
+    "Write each run's resolved RunConfig to `out_dir/<key>.json` (the train stage's dependency) and delete the files of runs no longer listed."
+    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    keys = list(params["runs"])
+    for stale in out_dir.glob("*.json"):
+        if stale.stem not in keys: stale.unlink()
+    paths = [out_dir/f"{k}.json" for k in keys]
+    for k, path in zip(keys, paths):
+        text = json.dumps(run_config(params, k, root).to_dict(), indent=2) + "\n"
+        if not path.exists() or path.read_text() != text:   # rewritten only when it changes: DVC compares contents anyway
+            with atomic_write(path, "w") as f: f.write(text)
+    return paths
+
+# %% ../nbs/30_pipeline.ipynb #0d2cc46a
+def _fingerprint(cfg:RunConfig, code:list[Path]) -> str:
+    "sha256 of the run's configuration and of the code files it runs."
+    h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    for p in code: h.update(p.name.encode()); h.update(p.read_bytes())
+    return h.hexdigest()
+
+def train_run(params:dict, # the content of params.yaml
+              key:str, # a key of params["runs"]
+              data_root:str|Path="data", # where the fetch stage put the prepared datasets
+              out_root:str|Path="reports/runs", # one folder per run
+              root:str|Path=".", # the checkout (plugin paths are relative to it)
+              progress:bool|str="text", # the engine's progress bar ("text": visible in the terminal running `dvc repro`)
+             ) -> dict:
+    "Train run `key`, resuming an interrupted attempt of the same configuration and code; return the run's summary."
+    cfg = run_config(params, key, root)
+    out = Path(out_root)/key; out.mkdir(parents=True, exist_ok=True)
+    lib = Path(inspect.getsourcefile(make_method)).resolve().parent
+    code = sorted(lib.rglob("*.py")) + ([Path(root)/c] if (c := params["runs"][key]["code"]).startswith(PLUGIN_DIR + "/") else [])
+    attempt = dict(fingerprint=_fingerprint(cfg, code), finished=False)
+    marker = out/"attempt.json"
+    previous = json.loads(marker.read_text()) if marker.is_file() else None
+    resume = previous == attempt and (out/"checkpoint.pt").exists()
+    print(f"{key}: " + ("resuming the interrupted attempt from its last checkpoint" if resume else "training from scratch"), flush=True)
+    write_json(marker, attempt)
+    nproc = int(os.environ.get("DEEPCLUST_NPROC_PER_NODE", "1") or 1)
+    if nproc > 1:
+        write_json(out/"config.json", cfg.to_dict())
+        cmd = ["torchrun", "--standalone", f"--nproc_per_node={nproc}", "--no-python", "deepclust", "train", "--config", str(out/"config.json"),
+               "--out", str(out), "--data-root", str(data_root), *([] if resume else ["--no-resume"]), *([] if progress else ["--no-progress"])]
+        if subprocess.run(cmd).returncode: raise RuntimeError(f"{' '.join(cmd)} failed; its output is above")
+        summary = json.loads((out/"metrics.json").read_text())
+    else:
+        summary = fit(cfg, out, data=load(cfg.dataset, root=data_root), resume=resume, progress=progress)
+    write_json(marker, dict(attempt, finished=True))
+    return summary
 
 # %% ../nbs/30_pipeline.ipynb #add968a1
 PARAMS_HEADER = """\
@@ -105,14 +266,15 @@ PARAMS_HEADER = """\
 # Edit freely, or vary one value with `dvc exp run -S 'methods.cc.overrides.epochs=100'`.
 #   datasets.<name>.source: a local copy to import instead of downloading (see `deepclust fetch --help`)
 #   methods.<name>.overrides: RunConfig fields for every run of that method; methods.<name>.args: its hyper-parameters
-#   runs.<method>-<dataset>-s<seed>: one training run each (method, dataset, preset, seed)
+#   runs.<method>-<dataset>-s<seed>: one training run each (method, dataset, preset, seed; code: the file defining the method)
+#   figures.tsne_points: points per t-SNE map of the figures stage (0: none)
 """
 
 def write_params(path:str|Path, # params.yaml
                  params:dict, # e.g. from expand_profile
                 ) -> None:
-    "Write `params` as params.yaml with an explanatory header, atomically."
-    check_params(params)
+    "Write `params` as params.yaml with an explanatory header, atomically (after checking it; its plugins are relative to the file's folder)."
+    check_params(params, Path(path).parent)
     head = PARAMS_HEADER.format(profile=params["profile"], description=PROFILES[params["profile"]]["description"], names=", ".join(PROFILES))
     with atomic_write(path, "w") as f:
         f.write(head + yaml.safe_dump(params, sort_keys=False, default_flow_style=None, width=140))

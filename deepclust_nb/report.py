@@ -28,7 +28,7 @@ __all__ = ['COST_KEYS', 'FIGURE_KINDS', 'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_
            'mean_std', 'collapsed', 'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters',
            'plot_confusion', 'tsne_embedding', 'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes',
            'plot_nmi_vs_time', 'plot_jule_trajectory', 'make_figures', 'comparison_table', 'format_duration',
-           'format_row', 'to_markdown', 'latex_escape', 'to_latex', 'runs_table', 'write_report']
+           'format_row', 'to_markdown', 'latex_escape', 'to_latex', 'runs_table', 'write_reliability', 'write_report']
 
 # %% ../nbs/20_report.ipynb #5fc0fab0
 def find_runs(root:str|Path="reports/runs", # folder holding one sub-folder per run
@@ -654,6 +654,35 @@ def _collapse_notes(aggregated:Mapping[str, dict]) -> list[str]:
     return [f"- **Collapsed**: run `{r}` ({a['method']} on {DATASET_NAMES.get(a['dataset'], a['dataset'])}) put every image into one cluster; "
             "its NMI is 0 and its ACC that of a constant guess, so its numbers measure a failure, not the method." for r, a in bad] + [""]
 
+def write_reliability(out_dir:str|Path, # the report folder
+                      result:dict, # totals, per-test counts and outcomes, commit (tests/conftest.py collects them)
+                     ) -> dict[str, Path]:
+    "Write the fault-injection suite's last result as reliability.json and a short reliability.md."
+    out_dir = Path(out_dir)
+    t = result["totals"]
+    md = ["# Reliability: the fault-injection suite", "",
+          f"Last run at commit `{str(result.get('git_commit'))[:10]}`{' (with uncommitted changes)' if result.get('git_dirty') else ''}: "
+          f"**{'all tests passed' if result['all_passed'] else 'FAILURES'}**. {t['faults_injected']} faults injected, {t['runs_resumed']} "
+          f"runs resumed, {t['files_checked']} files checked for corruption, {t['bad_inputs_tried']} bad inputs tried: the suite "
+          f"`tests/test_faults.py` ({result['seconds']:.0f} s of test time), and the `dvc repro` that `tests/test_pipeline.py` kills once and "
+          "starts again (that test's time is mostly the pipeline itself).", "",
+          "| test | outcome | faults injected | runs resumed | files checked | bad inputs | seconds |", "|---|---|---|---|---|---|---|"]
+    md += [f"| `{name.split('::')[-1]}` | {r['outcome']} | {r['faults_injected']} | {r['runs_resumed']} | {r['files_checked']} | "
+           f"{r['bad_inputs_tried']} | {r['seconds']:.1f} |" for name, r in result["tests"].items()]
+    write_json(out_dir/"reliability.json", result)
+    return {"reliability.json": out_dir/"reliability.json", "reliability.md": _write_text(out_dir/"reliability.md", "\n".join(md) + "\n")}
+
+def _reliability_section(out_dir:Path) -> list[str]:
+    "README lines summarising reports/reliability.json (written by the test suite, not by the pipeline), if it exists."
+    r = _read_json(out_dir/"reliability.json")
+    if not r: return []
+    t = r["totals"]
+    return ["## Reliability", "", f"The fault-injection suite's last run (commit `{str(r.get('git_commit'))[:10]}`): "
+            f"{'all tests passed' if r['all_passed'] else 'some tests FAILED'}; {t['faults_injected']} faults injected (processes killed "
+            f"during training, inside checkpoint writes and during `dvc repro`, a full disk, NaN losses), {t['runs_resumed']} runs resumed, "
+            f"{t['files_checked']} files checked for corruption, {t['bad_inputs_tried']} bad inputs tried. Details: "
+            "[reliability.md](reliability.md).", ""]
+
 def _write_text(path:Path, text:str) -> Path:
     with atomic_write(path, "w") as f: f.write(text)
     return path
@@ -706,6 +735,7 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
         md += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
         md += [to_markdown(ours) if ours else "No row of this paper is reproduced by our methods.\n",
                f"Full table with the paper's baselines: [tables/{paper}.md](tables/{paper}.md) (LaTeX: `tables/{paper}.tex`).", ""]
+    md += _reliability_section(out_dir)
     md += ["## Cost", "", "CC states its training cost in GPU-hours on one TITAN RTX (RESULTS.md §8.1); the other papers state none. "
            "Ours: mean training time per run (without evaluation).", "",
            "| Method | Dataset | Published cost | Ours: train time | Ours: images/s | Ours: device |", "|---|---|---|---|---|---|"]

@@ -14,6 +14,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     import torch
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
+# the longest tests first: pytest-xdist hands tests out in collection order, and a long test started last would be the suite's tail
+LONGEST_FIRST = ("test_pipeline.py", "test_faults.py::test_killed", "tutorials", "test_distributed.py", "test_docs.py", "13_sacc", "12_cdec")
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        return next((i for i, key in enumerate(LONGEST_FIRST) if key in item.nodeid), len(LONGEST_FIRST))
+    items.sort(key=rank)   # stable: the rest keep their order
+
 @pytest.fixture
 def isolated_data(tmp_path, monkeypatch):
     "A private data folder, and no network: proxies that refuse every connection at once."
@@ -22,3 +30,34 @@ def isolated_data(tmp_path, monkeypatch):
         monkeypatch.setenv(var, "http://127.0.0.1:9")
     monkeypatch.delenv("no_proxy", raising=False); monkeypatch.delenv("NO_PROXY", raising=False)
     return tmp_path/"data"
+
+# -- the fault-injection suite's counts: tests record them with `record_property`; the controller (also under xdist) adds them up,
+#    prints them at the end and writes reports/reliability.json and .md, from which the report's reliability section is generated.
+FAULT_COUNTS = ("faults_injected", "runs_resumed", "files_checked", "bad_inputs_tried")
+_fault_results: dict[str, dict] = {}
+
+def pytest_runtest_logreport(report):
+    props = dict(report.user_properties)   # the same properties come with every phase: count them from the call phase only
+    if not (any(k in props for k in FAULT_COUNTS) or report.nodeid.startswith("tests/test_faults.py")): return
+    entry = _fault_results.setdefault(report.nodeid, dict(outcome="passed", seconds=0.0, **{k: 0 for k in FAULT_COUNTS}))
+    entry["seconds"] += report.duration
+    if report.failed: entry["outcome"] = "failed"
+    if report.when == "call":
+        if report.skipped: entry["outcome"] = "skipped"
+        for k in FAULT_COUNTS: entry[k] += int(props.get(k, 0))
+
+def pytest_terminal_summary(terminalreporter):
+    if not _fault_results or os.environ.get("PYTEST_XDIST_WORKER"): return
+    totals = {k: sum(r[k] for r in _fault_results.values()) for k in FAULT_COUNTS}
+    failed = sorted(n for n, r in _fault_results.items() if r["outcome"] != "passed")
+    terminalreporter.write_sep("=", "fault-injection suite")
+    terminalreporter.write_line(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in totals.items())
+                                + f"; {len(_fault_results) - len(failed)} of {len(_fault_results)} tests passed"
+                                + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    from deepclust_nb.core import provenance, write_json
+    from deepclust_nb.report import write_reliability
+    import torch
+    prov = provenance(torch.device("cpu"))
+    write_reliability(REPO/"reports", dict(totals=totals, tests=dict(sorted(_fault_results.items())), all_passed=not failed,
+                                           git_commit=prov.get("git_commit"), git_dirty=prov.get("git_dirty"),
+                                           seconds=round(sum(r["seconds"] for n, r in _fault_results.items() if "test_faults.py" in n), 1)))

@@ -1,5 +1,6 @@
-"The DVC pipeline end to end on the `tiny` profile (every method on digits, 2 epochs), in a copy of the checkout."
-import json, os, shutil, subprocess
+"The DVC pipeline end to end on the `tiny` profile (every method on digits, 2 epochs), in a copy of the checkout, interrupted once by SIGKILL."
+import json, os, shutil, signal, subprocess, time
+import yaml
 from conftest import REPO, BIN
 
 def _copy_checkout(dst):
@@ -14,7 +15,10 @@ def _copy_checkout(dst):
 def _run(args, cwd, **kw):
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=1200, **kw)
 
-def test_tiny_profile_end_to_end(tmp_path):
+def _runs(root):
+    return yaml.safe_load((root/"params.yaml").read_text())["runs"]
+
+def test_tiny_profile_end_to_end(tmp_path, record_property):
     "One test, not three: under pytest-xdist a shared fixture would run the pipeline once per worker."
     root = tmp_path
     _copy_checkout(root)
@@ -23,8 +27,23 @@ def test_tiny_profile_end_to_end(tmp_path):
     assert _run([str(BIN/"dvc"), "config", "--local", "core.no_scm", "true"], root, env=env).returncode == 0
     r = _run([str(BIN/"deepclust"), "profile", "tiny"], root, env=env)
     assert r.returncode == 0, r.stderr
+
+    # interrupted: dvc repro is killed (with its papermill kernels) once the first train stage has checkpointed its first epoch
+    first = next(iter(_runs(root)))
+    ckpt = root/"reports"/"runs"/first/"checkpoint.json"
+    proc = subprocess.Popen([str(BIN/"dvc"), "repro"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 900
+    while proc.poll() is None and time.time() < deadline and not (ckpt.is_file() and json.loads(ckpt.read_text())["epoch"] >= 1): time.sleep(0.05)
+    assert proc.poll() is None, "dvc repro ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+    record_property("faults_injected", 1)
+
+    # started again, it finishes and reuses what was complete: the check and fetch stages are not run again
     r = _run([str(BIN/"dvc"), "repro"], root, env=env)
     assert r.returncode == 0, f"dvc repro failed:\n{r.stdout[-5000:]}\n{r.stderr[-5000:]}"
+    assert "Stage 'fetch@digits' didn't change, skipping" in r.stdout, r.stdout[-3000:]
+    resumed = "resuming the interrupted attempt" in (root/"reports"/"notebooks"/f"train-{first}.ipynb").read_text()
+    record_property("runs_resumed", int(resumed))
 
     # reports/ is filled
     runs = json.loads((root/"reports/runs.json").read_text())["runs"]

@@ -13,7 +13,6 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from tqdm.auto import tqdm
 
 from ..core import RunConfig, ConfigError, atomic_write, check_choice, get_device, provenance, set_seed, write_json
 from ..data import ImageDataset
@@ -21,7 +20,7 @@ from ..metrics import cluster_metrics, kmeans
 from ..models import JULE_ARCHS, JuleCNN, jule_cnn
 from ..engine import (Method, register_method, MetricsLog, save_checkpoint, load_checkpoint, run_identity, rng_state,
                                  set_rng_state, save_predictions, CheckpointError, NonFiniteLossError, config_changes,
-                                 recover_checkpoint, remove_checkpoint)
+                                 recover_checkpoint, remove_checkpoint, progress_bar)
 from ..distributed import require_single_process
 
 # %% auto #0
@@ -608,7 +607,7 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
 
     last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, loop["epoch"] + stop_after)
     planned = lambda: min(cfg.epochs, loop["epoch"] + (epp - loop["epoch_in_period"]) + epp * max(0, planned_periods(int(labels.max()) + 1, method.eta, n_target) - 1))
-    bar = tqdm(total=planned(), initial=loop["epoch"], disable=not progress, unit="epoch", desc=f"jule on {cfg.dataset}", dynamic_ncols=True)
+    bar = progress_bar(progress, total=planned(), initial=loop["epoch"], unit="epoch", desc=f"jule on {cfg.dataset}")
     labels_dev = torch.as_tensor(labels, device=device)
     while not loop["finished"] and loop["epoch"] < last_epoch:
         t0 = time.perf_counter()
