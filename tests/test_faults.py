@@ -37,8 +37,8 @@ def _same_run(a, b):
     assert ma == mb, (ma, mb)
 
 def test_killed_runs_resume_to_the_uninterrupted_result(tmp_path, isolated_data, record_property):
-    "SIGKILL at random instants, inside a checkpoint write and between its commit and rename: every run ends as the uninterrupted one
-    (bit-identical weights and metrics), which also proves that training resumes exactly."
+    """SIGKILL at random instants, inside a checkpoint write and between its commit and rename: every run ends as the uninterrupted one
+    (bit-identical weights and metrics), which also proves that training resumes exactly."""
     t = time.perf_counter()
     ref = _train(tmp_path/"reference"); assert ref.returncode == 0, ref.stderr
     duration = time.perf_counter() - t
