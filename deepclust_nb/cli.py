@@ -117,8 +117,10 @@ def _cmd_fetch(args) -> int:
     return 0
 
 def _cmd_profile(args) -> int:
-    write_params(args.params, expand_profile(args.name))
-    print(f"{args.params}: profile {args.name!r} ({PROFILES[args.name]['description']}); run `dvc repro`")
+    params = expand_profile(args.name)
+    write_params(args.params, params)
+    print(f"{args.params}: profile {args.name!r} ({PROFILES[args.name]['description']}): {len(params['runs'])} runs on "
+          f"{', '.join(params['datasets'])}; run `dvc repro`")
     return 0
 
 def _cmd_check_params(args) -> int:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #afa1b54e
 from __future__ import annotations
-import bz2, contextlib, gzip, hashlib, http.client, importlib, io, json, os, pickle, re, tarfile, time, urllib.error, urllib.request, warnings, zipfile
+import bz2, contextlib, gzip, hashlib, http.client, importlib, io, json, os, pickle, re, tarfile, time, urllib.error, urllib.request, warnings, zipfile, zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,13 +21,15 @@ from .core import ConfigError, check_choice, data_dir, atomic_write, file_hash, 
 # %% auto #0
 __all__ = ['DATASETS', 'REMOTE_FILES', 'DOWNLOAD_TIMEOUT', 'REFERENCE_SHA256', 'CACHE_FORMAT', 'LOCAL_MD5_LIMIT',
            'CIFAR10_CLASSES', 'CIFAR100_FINE_TO_COARSE', 'CIFAR100_COARSE_CLASSES', 'STL10_CLASSES', 'IMAGENET10_WNIDS',
-           'IMAGENET_DOGS_WNIDS', 'IMAGENET1K_TRAIN_IMAGES', 'DatasetError', 'DownloadError', 'ChecksumError',
-           'CacheCorruptError', 'DatasetWarning', 'ImageDataset', 'DatasetSpec', 'register_dataset', 'list_datasets',
-           'get_spec', 'RemoteFile', 'download', 'decode_images', 'array_sha256', 'read_npz_split', 'build_digits',
-           'cache_paths', 'fetch', 'load', 'build_cifar10', 'build_cifar100', 'parse_stl10_images',
-           'parse_stl10_labels', 'build_stl10', 'build_stl10_unlabeled', 'build_imagenet_subset', 'build_imagenet1k',
-           'build_tiny_imagenet', 'parse_idx', 'build_mnist', 'build_mnist_test', 'parse_libsvm_usps', 'build_usps',
-           'build_coil20', 'build_coil100']
+           'IMAGENET_DOGS_WNIDS', 'IMAGENET1K_TRAIN_IMAGES', 'CMU_PIE_LICENCE', 'UMIST_LICENCE', 'FRGC_LICENCE',
+           'YTF_LICENCE', 'YTF_SUBJECTS', 'DatasetError', 'DownloadError', 'ChecksumError', 'CacheCorruptError',
+           'DatasetWarning', 'ImageDataset', 'DatasetSpec', 'register_dataset', 'list_datasets', 'get_spec',
+           'RemoteFile', 'download', 'decode_images', 'array_sha256', 'read_npz_split', 'build_digits', 'cache_paths',
+           'local_dirs', 'fetch', 'load', 'build_cifar10', 'build_cifar100', 'parse_stl10_images', 'parse_stl10_labels',
+           'build_stl10', 'build_stl10_unlabeled', 'build_imagenet_subset', 'build_imagenet1k', 'build_tiny_imagenet',
+           'parse_idx', 'build_mnist', 'build_mnist_test', 'parse_libsvm_usps', 'build_usps', 'build_coil20',
+           'build_coil100', 'read_mat_faces', 'read_mat_cells', 'read_image_folders', 'build_cmu_pie', 'build_umist',
+           'build_frgc', 'build_ytf']
 
 # %% ../nbs/02_data.ipynb #46f812cb
 class DatasetError(RuntimeError):
@@ -118,6 +120,7 @@ class DatasetSpec:
     n_classes: int                              # K
     downloads: tuple[str, ...] = ()             # keys of REMOTE_FILES fetched into root/raw/ when no source is given
     description: str = ""                       # one line for listings
+    local_names: tuple[str, ...] = ()           # other folder names under root/local/ that hold this dataset (see `local_dirs`)
 
 DATASETS: dict[str, DatasetSpec] = {}
 
@@ -125,10 +128,12 @@ def register_dataset(name:str, # registry name, e.g. "cifar10"
                      n_classes:int, # number of classes K of the built dataset
                      downloads:Sequence[str]=(), # keys of REMOTE_FILES to download when no source is given
                      description:str="", # one line for listings (default: the builder's docstring)
+                     local_names:Sequence[str]=(), # other folders under root/local/ to import from, e.g. "mnist" for mnist-test
                     ) -> Callable:
     "Decorator registering `build(source) -> ImageDataset` under `name` (re-registering replaces the entry)."
     def deco(build:Callable) -> Callable:
-        DATASETS[name] = DatasetSpec(name, build, n_classes, tuple(downloads), description or (build.__doc__ or "").strip())
+        DATASETS[name] = DatasetSpec(name, build, n_classes, tuple(downloads), description or (build.__doc__ or "").strip(),
+                                     tuple(local_names))
         return build
     return deco
 
@@ -166,6 +171,22 @@ REMOTE_FILES: dict[str, RemoteFile] = {r.filename: r for r in [
                "Home page: https://www.cs.columbia.edu/CAVE/software/softlib/coil-20.php"),
     RemoteFile("coil-100.zip", ("https://www.cs.columbia.edu/CAVE/databases/SLAM_coil-20_coil-100/coil-100/coil-100.zip",), None,
                "Home page: https://www.cs.columbia.edu/CAVE/software/softlib/coil-100.php"),
+    RemoteFile("PIE_32x32.mat", (), None,
+               "CMU-PIE has no public download: the PIE database is distributed by Carnegie Mellon University for research use "
+               "(http://www.ri.cmu.edu/projects/project_418.html; its successor Multi-PIE: https://www.cs.cmu.edu/afs/cs/project/PIE/MultiPie/Multi-Pie/Home.html). "
+               "The 32x32 MATLAB files with `fea`/`gnd` come from Deng Cai's page http://www.cad.zju.edu.cn/home/dengcai/Data/FaceData.html "
+               "(research use, cite the database). Also accepted: an all.npz in the shared/datasets format, or a folder with one subfolder of images per subject."),
+    RemoteFile("umist_cropped.mat", (), None,
+               "The Sheffield (formerly UMIST) Face Database of D. B. Graham and N. M. Allinson, University of Sheffield, is free for research use "
+               "with a citation; it has no stable public URL. Accepted: umist_cropped.mat (`facedat`: 20 cells of 112x92xn, 575 images, JULE's setting), "
+               "a `fea`/`gnd` .mat (112x92, 64x64 or 32x32 images), an .npz, or a folder with one subfolder of images per person (1a .. 1t)."),
+    RemoteFile("FRGC-2.0-dist", (), None,
+               "FRGC v2.0 is distributed only under a licence agreement with the University of Notre Dame (CVRL data sets: https://cvrl.nd.edu/projects/data/), "
+               "and JULE's 20 randomly chosen subjects are not published. Accepted: a folder (or zip/tar) of cropped faces with one subfolder for each "
+               "of 20 subjects (resized to 32x32), a `fea`/`gnd` .mat of 32x32x3 images, or an .npz."),
+    RemoteFile("YouTubeFaces.tar.gz", (), None,
+               "The YouTube Faces DB is available for research use after filling in the form at https://www.cs.tau.ac.il/~wolf/ytfaces/ . "
+               "Accepted: the archive, or its aligned_images_DB/<person>/<video>/*.jpg folders (the first 41 persons in sorted order are used), or an .npz."),
 ]}
 
 DOWNLOAD_TIMEOUT = 15.0  # seconds a socket may stall before a mirror is given up
@@ -182,7 +203,7 @@ def _raw_sidecar(path:Path) -> Path: return path.with_name(path.name + ".json")
 def _manual_hint(rf:RemoteFile, dataset:str) -> str:
     where = f" from {rf.urls[0]}" if rf.urls else ""
     check = f" (md5 {rf.md5})" if rf.md5 else ""
-    return (f"Download {rf.filename}{where}{check} by hand and run `deepclust fetch {dataset} --from PATH` "
+    return (f"{'Download' if rf.urls else 'Obtain'} {rf.filename}{where}{check} by hand and run `deepclust fetch {dataset} --from PATH` "
             f"(PATH: the file or the folder holding it).{' ' + rf.note if rf.note else ''}")
 
 def _raw_file_ok(path:Path, rf:RemoteFile) -> bool:
@@ -299,21 +320,30 @@ def decode_images(blobs:Sequence[bytes], # encoded images (JPEG, PNG, ...)
                   mode:str="RGB", # Pillow mode of the output: "RGB" or "L"
                   size:int|None=None, # resize every image to size x size (bilinear, antialiased) when given
                   desc:str="decode", # progress-bar label
+                  names:Sequence[str]|None=None, # one name per image for error messages (default "image <i>")
+                  center_square:bool=False, # crop each image to its centred square (side min(W, H)) before resizing
                  ) -> np.ndarray:
     "Decode on the CPU with Pillow into one uint8 array (N, H, W, C); without `size` every image must have the same size."
     check_choice("mode", mode, ("RGB", "L"))
-    def one(b) -> Image.Image:
-        im = Image.open(io.BytesIO(b))
-        if im.mode != mode: im = im.convert(mode)
+    label = (lambda i: names[i]) if names is not None else (lambda i: f"image {i}")
+    def one(i:int) -> Image.Image:
+        try:
+            im = Image.open(io.BytesIO(blobs[i])); im.load()
+            if im.mode != mode: im = im.convert(mode)
+        except Exception as e:
+            raise DatasetError(f"{label(i)}: cannot decode the image ({type(e).__name__}: {e}); it is truncated, corrupt or not an image") from None
+        if center_square and im.size[0] != im.size[1]:
+            s = min(im.size); l, t = (im.size[0] - s) // 2, (im.size[1] - s) // 2
+            im = im.crop((l, t, l + s, t + s))
         return im.resize((size, size), Image.BILINEAR) if size else im
     if not len(blobs): raise DatasetError("no images to decode")
-    first = one(blobs[0])
+    first = one(0)
     w, h = first.size
     out = np.empty((len(blobs), h, w, 3 if mode == "RGB" else 1), np.uint8)
     def run(rng):
         for i in rng:
-            im = one(blobs[i])
-            if im.size != (w, h): raise DatasetError(f"image {i} is {im.size[0]}x{im.size[1]}, image 0 is {w}x{h}; images of one dataset must share a size")
+            im = one(i)
+            if im.size != (w, h): raise DatasetError(f"{label(i)} is {im.size[0]}x{im.size[1]}, {label(0)} is {w}x{h}; images of one dataset must share a size")
             out[i] = np.frombuffer(im.tobytes(), np.uint8).reshape(h, w, -1)
     chunks = [range(s, min(s + 512, len(blobs))) for s in range(0, len(blobs), 512)]
     with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as ex, tqdm(total=len(blobs), desc=desc, unit="img", disable=None, leave=False) as bar:
@@ -330,6 +360,8 @@ REFERENCE_SHA256 = {  # (dataset family, split, array shape, source kind or None
     ("mnist", "test", (10000, 28, 28, 1), None): "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
     ("usps", "train", (7291, 16, 16, 1), "npz"): "62553d459c23713a27b0daf622998788f0b465c6b6e4010027c5b6a548997b51",
     ("usps", "test", (2007, 16, 16, 1), "npz"): "cc79203366c1ef492b83a6d4d11f4f9b94265c32f3d0f51b4167569afde33341",
+    ("coil20", "all", (1440, 128, 128, 1), None): "7274cbacb79ea6c57340827c9f9301745a8e9b3173dea4aa828e00b49c42946c",
+    ("cmu-pie", "all", (2856, 32, 32, 1), None): "6c6c67b481ef72e178af028e4af9f2291c6673e3e2cdadaa2b105d6ad2c0c109",
 }
 
 def array_sha256(a:np.ndarray) -> str:
@@ -344,6 +376,13 @@ def read_npz_split(path:str|Path, # one .npz file in the shared/datasets format
                   ) -> dict:
     "One split of a shared-format .npz: images (N, H, W, C) uint8, labels int64, class_names, kind ('jpeg' or 'npz') and any other 1-D arrays."
     path = Path(path)
+    try: return _read_npz_split(path)
+    except (DatasetError, ConfigError): raise
+    except Exception as e:   # np.load on a truncated or corrupt file: BadZipFile, EOFError, ValueError, zlib.error, ...
+        raise DatasetError(f"{path} is not a readable .npz file ({type(e).__name__}: {e}); it is truncated or corrupt "
+                           f"(expected np.savez output with `images` uint8 N x H x W x C, `labels` and `class_names`)") from None
+
+def _read_npz_split(path:Path) -> dict:
     with np.load(path, allow_pickle=False) as z:
         if "jpeg" in z and "offsets" in z:
             buf, o = z["jpeg"].tobytes(), z["offsets"]
@@ -497,8 +536,16 @@ def _build(spec:DatasetSpec, src:Path|None) -> ImageDataset:
         raise DatasetError(f"cannot build {spec.name} from {src}: {type(e).__name__}: {e}. A file there is truncated, corrupt or not in a "
                            f"format {spec.name} accepts; check it against the official files (or the .npz format of shared/datasets)") from e
 
+def local_dirs(name:str, # registry name
+               root:str|Path|None=None, # data folder (default core.data_dir())
+              ) -> list[Path]:
+    "The folders `fetch(name)` imports from when no source is given, in the order tried: root/local/<name>, <name> with '-' as '_', the spec's `local_names`."
+    spec = get_spec(name)
+    root = Path(root).expanduser() if root is not None else data_dir()
+    return [root/"local"/n for n in dict.fromkeys([spec.name, spec.name.replace("-", "_"), *spec.local_names])]
+
 def fetch(name:str, # registry name (see `list_datasets()`)
-          source:str|Path|None=None, # local file or folder with the data; None: root/local/<name>/ if present, else download
+          source:str|Path|None=None, # local file or folder with the data; None: the first of `local_dirs(name)` present, else download
           force:bool=False, # rebuild the prepared cache even if a valid one exists
           root:str|Path|None=None, # data folder (default core.data_dir()): raw/ downloads, prepared/ caches
          ) -> Path:
@@ -506,7 +553,7 @@ def fetch(name:str, # registry name (see `list_datasets()`)
     spec = get_spec(name)
     root = Path(root).expanduser() if root is not None else data_dir()
     src = _source_path(source, name)
-    if src is None and (root/"local"/name).exists(): src = (root/"local"/name).resolve()  # the user's drop-in copy (data.dvc)
+    if src is None: src = next((d.resolve() for d in local_dirs(name, root) if d.exists()), None)  # the user's drop-in copy (data.dvc)
     cache, side = cache_paths(name, root)
     info = _read_json(side)
     if not force and info is not None and info.get("format") == CACHE_FORMAT and cache.exists() and _same_source(info, src):
@@ -692,7 +739,7 @@ def build_stl10(source:Path) -> ImageDataset:
     n = sum(len(s[1]) for s in splits)
     return _assemble("stl10", "stl10", splits, classes, _variant("STL-10 (train+test, 13,000)", n, 13000), "train+test (transductive)")
 
-@register_dataset("stl10-unlabeled", n_classes=1, downloads=("stl10_binary.tar.gz",),
+@register_dataset("stl10-unlabeled", n_classes=1, downloads=("stl10_binary.tar.gz",), local_names=("stl10",),
                   description="STL-10's 100,000 unlabeled images (instance loss only; one placeholder class)")
 def build_stl10_unlabeled(source:Path) -> ImageDataset:
     "STL-10's unlabeled split (100,000), all with label 0 of one class 'unlabeled'."
@@ -767,10 +814,10 @@ def build_imagenet_subset(source:Path|None, # ILSVRC2012_img_train.tar, or a fol
                      _variant(f"{title} (ILSVRC-2012 train, {size}x{size})", n, expected), "train only",
                      wnids=order, per_class=counts, resize=f"{size}x{size}, bilinear antialiased, aspect ratio not preserved (CC's Resize((224, 224)))")
 
-register_dataset("imagenet10", n_classes=10, downloads=("ILSVRC2012_img_train.tar",),
+register_dataset("imagenet10", n_classes=10, downloads=("ILSVRC2012_img_train.tar",), local_names=("imagenet",),
                  description="ImageNet-10: 10 WNIDs x 1,300 ILSVRC-2012 train images (13,000, resized to 224x224, K=10)")(
     partial(build_imagenet_subset, wnids=IMAGENET10_WNIDS, name="imagenet10", title="ImageNet-10"))
-register_dataset("imagenet-dogs", n_classes=15, downloads=("ILSVRC2012_img_train.tar",),
+register_dataset("imagenet-dogs", n_classes=15, downloads=("ILSVRC2012_img_train.tar",), local_names=("imagenet",),
                  description="ImageNet-Dogs: 15 dog-breed WNIDs x 1,300 ILSVRC-2012 train images (19,500, resized to 224x224, K=15)")(
     partial(build_imagenet_subset, wnids=IMAGENET_DOGS_WNIDS, name="imagenet-dogs", title="ImageNet-Dogs"))
 
@@ -800,7 +847,7 @@ def _synset_names(source:Path) -> dict[str, str]:
             return {w: rest.split(",")[0].strip() or w for w, _, rest in (line.partition(" ") for line in f.read_text().splitlines()) if rest}
     return {}
 
-@register_dataset("imagenet1k", n_classes=1000, downloads=("ILSVRC2012_img_train.tar",),
+@register_dataset("imagenet1k", n_classes=1000, downloads=("ILSVRC2012_img_train.tar",), local_names=("imagenet",),
                   description="ImageNet-1k: all 1,281,167 ILSVRC-2012 train images of the 1,000 classes, resized to 64x64 (15.7 GB as uint8), K=1000")
 def build_imagenet1k(source:Path|None, # ILSVRC2012_img_train.tar, or a folder of (train/)<wnid>/ folders or <wnid>.tar files
                      size:int=64, # side of the square the images are resized to (aspect ratio not preserved)
@@ -896,7 +943,7 @@ def build_mnist(source:Path) -> ImageDataset:
     "MNIST-full (train + test, 70,000) from the IDX files or .npz copies."
     return _mnist(source, "mnist", ("train", "test"))
 
-@register_dataset("mnist-test", n_classes=10, downloads=("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+@register_dataset("mnist-test", n_classes=10, downloads=("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"), local_names=("mnist",),
                   description="MNIST-test: the official 10,000 test images (28x28 grey, K=10)")
 def build_mnist_test(source:Path) -> ImageDataset:
     "MNIST-test (the 10,000 official test images) from the IDX files or a test.npz."
@@ -959,3 +1006,398 @@ def build_coil20(source:Path) -> ImageDataset:
 def build_coil100(source:Path) -> ImageDataset:
     "COIL-100 (7,200 RGB images) from coil-100.zip or its folder."
     return _coil(source, "coil100", 100, "RGB", "COIL-100")
+
+# %% ../nbs/02_data.ipynb #ffaf1380
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_MAT_FORMS = "a MATLAB v5/v7 .mat file with `fea` (one image per row or per column) and `gnd` (one subject id per image)"
+
+def _src_label(src, name:str|None) -> str:
+    return name or ("<bytes>" if isinstance(src, (bytes, bytearray, memoryview)) else str(src))
+
+def _loadmat(src:str|Path|bytes, # a .mat file, or its bytes
+             label:str, # the file's name in messages
+            ) -> dict:
+    "The variables of a MATLAB v5/v7 file; a DatasetError naming the file if it is v7.3 (HDF5), truncated or not a MAT-file at all."
+    import scipy.io
+    b = bytes(src) if isinstance(src, (bytes, bytearray, memoryview)) else Path(src).read_bytes()
+    if b[:10] == b"MATLAB 7.3" or b[:8] == _HDF5_MAGIC or b[512:520] == _HDF5_MAGIC:
+        raise DatasetError(f"{label} is a MATLAB v7.3 (HDF5) file, which needs h5py, not a dependency of deepclust_nb; load it and save it "
+                           f"again as v7 (MATLAB: `save('OUT.mat', 'fea', 'gnd', '-v7')`; Octave: `save -v7 OUT.mat fea gnd`) and import OUT.mat")
+    try: m = scipy.io.loadmat(io.BytesIO(b))
+    except Exception as e:
+        raise DatasetError(f"{label} is not a readable MATLAB .mat file ({type(e).__name__}: {e}); it is truncated or corrupt, "
+                           f"or not a MAT-file (expected {_MAT_FORMS}, {len(b):,} bytes read)") from None
+    return {k: v for k, v in m.items() if not k.startswith("__")}
+
+def _to_uint8(x:np.ndarray, label:str, what:str) -> tuple[np.ndarray, str]:
+    "uint8 pixels from uint8, integers in 0..255, floats in [0, 1] (times 255, rounded) or floats in [0, 255] (rounded); and how they were read."
+    if x.dtype == np.uint8: return x, "uint8"
+    if x.dtype.kind not in "uif": raise DatasetError(f"{label}: {what} must hold numbers (uint8, integers or floats), got dtype {x.dtype}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all(): raise DatasetError(f"{label}: {what} holds NaN or infinite values; expected pixel values")
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    if lo < -1e-3 or hi > 255 + 1e-3:
+        raise DatasetError(f"{label}: {what} values span {lo:g}..{hi:g}; expected pixels in 0..255 (or floats in [0, 1]), "
+                           f"not normalised or mean-centred features")
+    if x.dtype.kind in "ui": return x.astype(np.uint8), f"{x.dtype} in 0..255"
+    if hi <= 1.0: return np.clip(np.round(x * 255), 0, 255).astype(np.uint8), f"{x.dtype} in [0, 1], scaled by 255 and rounded"
+    return np.clip(np.round(x), 0, 255).astype(np.uint8), f"{x.dtype} in [0, 255], rounded"
+
+def _image_shapes(image_shape) -> list[tuple[int, int, int]]:
+    "One (H, W) / (H, W, C) shape or a sequence of them -> a list of (H, W, C)."
+    shapes = [image_shape] if isinstance(image_shape[0], (int, np.integer)) else list(image_shape)
+    return [(int(s[0]), int(s[1]), int(s[2]) if len(s) > 2 else 1) for s in shapes]
+
+def _subject_ids(gnd:np.ndarray, label:str, n_classes:int|None) -> tuple[np.ndarray, list[int]]:
+    "Labels 0..K-1 (subject ids in sorted order) and the sorted ids; a DatasetError for non-integer ids or the wrong number of subjects."
+    if gnd.dtype.kind not in "uifb": raise DatasetError(f"{label}: `gnd` must hold integer subject ids, got dtype {gnd.dtype}")
+    g = gnd.astype(np.float64)
+    if not (np.isfinite(g).all() and (g == np.round(g)).all()):
+        bad = g[~(np.isfinite(g) & (g == np.round(g)))][0]
+        raise DatasetError(f"{label}: `gnd` must hold integer subject ids, found {bad:g}")
+    ids, labels = np.unique(g.astype(np.int64), return_inverse=True)
+    if n_classes is not None and len(ids) != n_classes:
+        span = f"{ids.min()}..{ids.max()}" if len(ids) else "none"
+        raise DatasetError(f"{label}: `gnd` holds {len(ids)} distinct subject ids ({span}), expected {n_classes} subjects")
+    return labels.astype(np.int64), [int(i) for i in ids]
+
+def _mat_fea_gnd(m:dict, label:str, image_shape, n_classes:int|None) -> dict:
+    "`read_mat_faces` on the variables of a loaded .mat file."
+    missing = [v for v in ("fea", "gnd") if v not in m]
+    if missing:
+        raise DatasetError(f"{label} has no {' or '.join(f'`{v}`' for v in missing)} variable (it holds: {', '.join(sorted(m)) or 'nothing'}); "
+                           f"expected {_MAT_FORMS}")
+    fea, gnd = m["fea"], m["gnd"]
+    if hasattr(fea, "toarray"): fea = fea.toarray()   # a sparse matrix
+    fea, gnd = np.asarray(fea), np.asarray(gnd)
+    if fea.ndim != 2: raise DatasetError(f"{label}: `fea` must be a 2-D matrix (images x pixels or pixels x images), got shape {fea.shape}")
+    if gnd.ndim > 2 or (gnd.ndim == 2 and min(gnd.shape) > 1):
+        raise DatasetError(f"{label}: `gnd` must be a vector of subject ids, got shape {gnd.shape}")
+    gnd = gnd.ravel()
+    n, shapes = len(gnd), _image_shapes(image_shape)
+    sizes = {h * w * c: (h, w, c) for h, w, c in shapes}
+    want = " or ".join(f"{h * w * c} ({h}x{w}{'' if c == 1 else f'x{c}'})" for h, w, c in shapes)
+    if fea.shape[0] == n and fea.shape[1] in sizes: x, layout = fea, "N x D (one image per row)"
+    elif fea.shape[1] == n and fea.shape[0] in sizes: x, layout = fea.T, "D x N (one image per column)"
+    elif n not in fea.shape:
+        raise DatasetError(f"{label}: `fea` is {fea.shape[0]}x{fea.shape[1]} but `gnd` holds {n} ids; one side of `fea` must be the number "
+                           f"of images (one id per image), the other the pixels per image, {want}")
+    else:
+        d = fea.shape[1] if fea.shape[0] == n else fea.shape[0]
+        raise DatasetError(f"{label}: `fea` is {fea.shape[0]}x{fea.shape[1]}: {n} images of {d} values, expected {want} values per image")
+    if not n: raise DatasetError(f"{label}: `fea` and `gnd` hold no images")
+    h, w, c = sizes[x.shape[1]]
+    labels, ids = _subject_ids(gnd, label, n_classes)
+    x, values = _to_uint8(x, label, "`fea`")
+    # MATLAB stores each image column-major: pixel (y, x, ch) is element y + H*x + H*W*ch of its vector, so in C order it is (C, W, H)
+    images = np.ascontiguousarray(x.reshape(n, c, w, h).transpose(0, 3, 2, 1))
+    return dict(images=images, labels=labels, class_ids=ids, file=label, layout=layout, values=values, form="mat fea/gnd")
+
+def read_mat_faces(src:str|Path|bytes, # a .mat file with `fea` and `gnd` (path or bytes)
+                   image_shape:tuple, # (H, W) or (H, W, C) of one image; or a tuple of such shapes, the one matching fea's size is used
+                   n_classes:int|None=None, # number of distinct subject ids `gnd` must hold (None: any)
+                   name:str|None=None, # the file's name in messages (default: the path, or "<bytes>")
+                  ) -> dict:
+    "Upright uint8 images (N, H, W, C), labels 0..K-1 and the subject ids from a MATLAB file with `fea` (images as column-major vectors) and `gnd`."
+    label = _src_label(src, name)
+    return _mat_fea_gnd(_loadmat(src, label), label, image_shape, n_classes)
+
+# %% ../nbs/02_data.ipynb #b84c9f42
+def _mat_facedat(m:dict, label:str, n_classes:int|None) -> dict:
+    "`read_mat_cells` on the variables of a loaded .mat file."
+    if "facedat" not in m:
+        raise DatasetError(f"{label} has no `facedat` variable (it holds: {', '.join(sorted(m)) or 'nothing'}); expected umist_cropped.mat's "
+                           f"cell array `facedat` (one H x W x n array per subject) and `dirnames`")
+    cells = np.asarray(m["facedat"], dtype=object).ravel()
+    if n_classes is not None and len(cells) != n_classes:
+        raise DatasetError(f"{label}: `facedat` holds {len(cells)} cells (subjects), expected {n_classes}")
+    names = [str(np.asarray(d).ravel()[0]) if np.asarray(d).size else f"subject{i + 1}"
+             for i, d in enumerate(np.asarray(m.get("dirnames", []), dtype=object).ravel())]
+    if len(names) != len(cells): names = [f"subject{i + 1}" for i in range(len(cells))]
+    xs, ys, values = [], [], None
+    for k, cell in enumerate(cells):
+        a = np.asarray(cell)
+        if a.ndim == 2: a = a[..., None]       # MATLAB drops a trailing singleton: one image
+        if a.ndim != 3 or (xs and a.shape[:2] != xs[0].shape[1:3]):
+            raise DatasetError(f"{label}: `facedat` cell {k + 1} ({names[k]}) has shape {a.shape}; expected H x W x n images"
+                               + (f" of {xs[0].shape[1]}x{xs[0].shape[2]} like cell 1" if xs else ""))
+        a, values = _to_uint8(a, label, f"`facedat` cell {k + 1}")
+        xs.append(np.ascontiguousarray(a.transpose(2, 0, 1))[..., None]); ys.append(np.full(a.shape[2], k, np.int64))
+    if not xs or not sum(len(x) for x in xs): raise DatasetError(f"{label}: `facedat` holds no images")
+    return dict(images=np.concatenate(xs), labels=np.concatenate(ys), class_names=names, file=label, values=values, form="mat facedat")
+
+def read_mat_cells(src:str|Path|bytes, # a .mat file with a `facedat` cell array (path or bytes), as umist_cropped.mat
+                   n_classes:int|None=None, # number of cells (subjects) required (None: any)
+                   name:str|None=None, # the file's name in messages
+                  ) -> dict:
+    "Images (N, H, W, 1) and labels from a `facedat` cell array of H x W x n arrays, one cell per subject; class names from `dirnames`."
+    label = _src_label(src, name)
+    return _mat_facedat(_loadmat(src, label), label, n_classes)
+
+# %% ../nbs/02_data.ipynb #196ab176
+def _natural_key(s:str) -> tuple:
+    "Sort key that compares runs of digits as numbers (subject2 before subject10) and everything else as text."
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", s) if t)
+
+def _parts(name:str) -> tuple[str, ...]:
+    return tuple(p for p in name.replace("\\", "/").split("/") if p not in ("", "."))
+
+def _archive_images(path:Path, # a zip or tar(.gz/.bz2/.xz) archive
+                    anchor:str|None=None, # when some image paths contain this folder, only those are kept
+                   ) -> tuple[list[tuple[str, ...]], Callable[[list], list[bytes]]]:
+    "The image members of an archive as path tuples, and a reader of selected members; a tar is listed in one streaming pass, holding offsets only."
+    def keep(entries:dict) -> list:
+        anchored = [p for p in entries if anchor in p[:-2]] if anchor else []
+        return anchored or list(entries)
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                members = {_parts(i.filename): i.filename for i in zf.infolist() if not i.is_dir() and i.filename.lower().endswith(_IMG_SUFFIXES)}
+            def read(sel):
+                with zipfile.ZipFile(path) as zf:
+                    out = []
+                    for p in sel:
+                        try: out.append(zf.read(members[p]))
+                        except Exception as e: raise DatasetError(f"{path}: cannot read member {members[p]} ({type(e).__name__}: {e}); the archive is corrupt") from None
+                    return out
+            return keep(members), read
+        if tarfile.is_tarfile(path):
+            spans, seen_anchor = {}, False   # path -> (offset of the data, size)
+            with tarfile.open(path, "r:*") as tf:
+                while (m := tf.next()) is not None:
+                    tf.members = []   # tarfile caches every TarInfo; a large archive (YouTubeFaces.tar.gz) would fill the memory
+                    if not (m.isfile() and m.name.lower().endswith(_IMG_SUFFIXES)): continue
+                    p = _parts(m.name)
+                    if anchor and anchor in p[:-2] and not seen_anchor: spans, seen_anchor = {}, True   # drop what came before the anchor
+                    if not seen_anchor or anchor in p[:-2]: spans[p] = (m.offset_data, m.size)
+            def read(sel):
+                out = [b""] * len(sel)
+                try:
+                    with tarfile.open(path, "r:*") as tf:
+                        for i in sorted(range(len(sel)), key=lambda i: spans[sel[i]][0]):
+                            off, size = spans[sel[i]]
+                            tf.fileobj.seek(off); out[i] = tf.fileobj.read(size)
+                            if len(out[i]) != size: raise EOFError(f"member {'/'.join(sel[i])} ends after {len(out[i])} of {size} bytes")
+                except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+                    raise DatasetError(f"{path}: cannot read its members ({type(e).__name__}: {e}); the archive is truncated or corrupt") from None
+                return out
+            return list(spans), read
+    except (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+        raise DatasetError(f"{path} is not a readable zip or tar archive ({type(e).__name__}: {e}); it is truncated or corrupt") from None
+    raise DatasetError(f"{path} is neither a zip nor a tar archive (truncated or corrupt?); expected a zip or tar(.gz) of image folders")
+
+def _image_entries(source:Path, # a folder of image folders, a zip/tar of them, or a folder holding such an archive
+                   prefer:Sequence[str]=(), # archive names to use when a folder holds several archives
+                   anchor:str|None=None, # a folder name whose subfolders are the subjects: only images below it are listed when present
+                  ) -> tuple[list[tuple[str, ...]], Callable[[list], list[bytes]], Path]:
+    "Relative paths of the images at `source`, a reader for selected ones, and where they are (the folder or the archive)."
+    if source.is_file(): return (*_archive_images(source, anchor), source)
+    if anchor:   # YouTubeFaces/aligned_images_DB: list that folder only, not the 600,000 frames of frame_images_DB beside it
+        hit = source if source.name == anchor else next((d for d in [source/anchor, *sorted(source.glob(f"*/{anchor}"))] if d.is_dir()), None)
+        if hit is not None: source = hit.parent
+    scan = source/anchor if anchor and (source/anchor).is_dir() else source
+    loose = sorted(p for p in scan.rglob("*") if p.name.lower().endswith(_IMG_SUFFIXES) and p.is_file())
+    if loose:
+        rel = {p.relative_to(source).parts: p for p in loose}
+        def read(sel):
+            try: return [rel[p].read_bytes() for p in sel]
+            except OSError as e: raise DatasetError(f"cannot read {e.filename}: {e.strerror}") from None
+        return list(rel), read, source
+    archives = [p for p in _walk(source, 2) if p.name.lower().endswith(_ARCHIVE_SUFFIXES)]
+    if not archives: return [], (lambda sel: []), source
+    chosen = [p for p in archives if p.name in prefer] or archives
+    if len(chosen) > 1:
+        raise ConfigError(f"{source} holds several archives ({', '.join(p.name for p in chosen)}); give the one to import with --from FILE")
+    return (*_archive_images(chosen[0], anchor), chosen[0])
+
+def _group_subjects(paths:Sequence[tuple[str, ...]], # relative image paths
+                    anchor:str|None=None, # a folder name whose subfolders are the subjects, when present (e.g. "aligned_images_DB")
+                   ) -> dict[str, list[tuple[str, ...]]]:
+    "Images grouped by subject folder: the subfolders of `anchor`, else the first level where the paths differ; images sorted naturally."
+    if anchor and any(anchor in p[:-2] for p in paths):
+        groups = {}
+        for p in paths:
+            i = max((j for j in range(len(p) - 2) if p[j] == anchor), default=None)
+            if i is not None: groups.setdefault(p[i + 1], []).append(p)
+    else:
+        k = 0   # strip the leading folders all paths share, keeping a subject folder and a file below it
+        while paths and all(len(p) > k + 2 for p in paths) and len({p[k] for p in paths}) == 1: k += 1
+        groups = {}
+        for p in paths:
+            if len(p) > k + 1: groups.setdefault(p[k], []).append(p)   # images outside any subject folder are ignored
+    return {s: sorted(ps, key=lambda p: tuple(map(_natural_key, p))) for s, ps in groups.items()}
+
+def read_image_folders(source:Path, # a folder with one subfolder of images per subject, or a zip/tar(.gz) of such folders
+                       mode:str="L", # Pillow mode: "L" (grey) or "RGB"
+                       size:int|None=None, # resize every image to size x size (else all images must share one size)
+                       max_subjects:int|None=None, # keep only the first subjects in sorted order
+                       anchor:str|None=None, # a folder name whose subfolders are the subjects, when present
+                       center_square:bool=False, # crop each image to its centred square before resizing
+                       prefer:Sequence[str]=(), # archive names to use when a folder holds several
+                      ) -> dict:
+    "Images (N, H, W, C) and labels from image folders, one per subject; subjects and files in natural sorted order (digits as numbers)."
+    paths, read, where = _image_entries(Path(source), prefer, anchor)
+    groups = _group_subjects(paths, anchor)
+    if not groups:
+        raise ConfigError(f"no images in subject folders at {where}: expected one subfolder of images (any format Pillow reads: "
+                          f"{', '.join(_IMG_SUFFIXES)}) per subject")
+    subjects = sorted(groups, key=_natural_key)
+    taken = subjects[:max_subjects] if max_subjects else subjects
+    sel = [p for s in taken for p in groups[s]]
+    blobs = read(sel)
+    names = [f"{where}/{'/'.join(p)}" if where.is_dir() else f"{where}:{'/'.join(p)}" for p in sel]
+    x = decode_images(blobs, mode, size, desc=f"decode {where.name}", names=names, center_square=center_square)
+    y = np.concatenate([np.full(len(groups[s]), k, np.int64) for k, s in enumerate(taken)])
+    return dict(images=x, labels=y, class_names=taken, file=str(where), form="image folders", n_subjects_found=len(subjects),
+                per_class=[len(groups[s]) for s in taken])
+
+# %% ../nbs/02_data.ipynb #9b41ead1
+def _pick_file(found:Sequence[Path], prefer:Sequence[str], source:Path, what:str) -> Path:
+    if len(found) == 1: return found[0]
+    chosen = [p for p in found if p.name in prefer]
+    if len(chosen) == 1: return chosen[0]
+    raise ConfigError(f"{source} holds several {what} files ({', '.join(str(p.relative_to(source)) for p in found)}); "
+                      f"give the one to import with --from FILE")
+
+def _face_form(source:Path, # the file or folder given
+               title:str, # dataset title for messages
+               forms:str, # the accepted forms, for messages
+               kinds:Sequence[str]=("mat", "npz"), # file forms accepted, in order of preference
+               prefer:Sequence[str]=(), # file names chosen when a folder holds several files of one kind
+              ) -> tuple[str, Path]:
+    "Which form `source` holds: ('mat', file), ('npz', file) or ('images', folder or archive); in a folder .mat comes first, then .npz, then image folders."
+    if source.is_file():
+        low = source.name.lower()
+        for kind in kinds:
+            if low.endswith(f".{kind}"): return kind, source
+        if low.endswith(_ARCHIVE_SUFFIXES): return "images", source
+        raise ConfigError(f"{source} is not a {', '.join('.' + k for k in kinds)}, zip or tar file; {title} accepts {forms}")
+    files = _walk(source, 2)
+    for kind in kinds:
+        found = [p for p in files if p.suffix.lower() == f".{kind}"]
+        if found: return kind, _pick_file(found, prefer, source, f".{kind}")
+    return "images", source
+
+def _npz_faces(path:Path, n_classes:int) -> dict:
+    "A whole face dataset in one shared-format .npz: images, labels 0..K-1 covering all K subjects, class names."
+    d = read_npz_split(path)
+    y, names = d["labels"], d["class_names"] or [str(i) for i in range(n_classes)]
+    if len(names) != n_classes: raise DatasetError(f"{path}: `class_names` has {len(names)} entries, expected {n_classes} subjects")
+    k = len(np.unique(y))
+    if not len(y) or y.min() < 0 or y.max() >= n_classes or k != n_classes:
+        span = f"{y.min()}..{y.max()}" if len(y) else "nothing"
+        raise DatasetError(f"{path}: `labels` span {span} with {k} distinct values, expected all {n_classes} subjects 0..{n_classes - 1}")
+    return dict(images=d["images"], labels=y, class_names=names, file=str(path), form="npz")
+
+def _check_subjects(d:dict, n_classes:int, title:str, advice:str="") -> None:
+    k = len(d["class_names"])
+    if k != n_classes:
+        shown = ", ".join(d["class_names"][:8]) + (", ..." if k > 8 else "")
+        raise DatasetError(f"{d['file']} holds {k} subject folders ({shown}), expected {n_classes} for {title}{'; ' + advice if advice else ''}")
+
+def _faces_dataset(name:str, d:dict, variant:str, *, licence:str, jule_size:tuple[int, int, int], **meta) -> ImageDataset:
+    "Assemble a face dataset from a reader's dict, with the form, the file (and its sha256), the image size and the licence in meta."
+    x, file = d["images"], Path(d["file"])
+    extra = {k: d[k] for k in ("layout", "values", "class_ids", "n_subjects_found", "per_class") if k in d}
+    if file.is_file() and d["form"] != "image folders": extra["file_sha256"] = file_hash(file)
+    return _assemble(name, name, [("all", x, d["labels"], d["form"].split()[0])], d["class_names"], variant, "whole set",
+                     form=d["form"], file=str(file), image_size=list(x.shape[1:3]), channels=int(x.shape[3]), jule_image_size=list(jule_size),
+                     jule_setting=tuple(x.shape[1:]) == tuple(jule_size), licence=licence, **extra, **meta)
+
+def _mat_class_names(d:dict) -> dict:
+    return {**d, "class_names": [f"subject{i}" for i in d["class_ids"]]}
+
+# %% ../nbs/02_data.ipynb #014f159e
+CMU_PIE_LICENCE = ("CMU PIE database (Sim, Baker and Bsat), Carnegie Mellon University: research use only, cite the database; "
+                   "no public download of the 32x32 subset")
+_PIE_FORMS = ("a MATLAB .mat with `fea`/`gnd` (PIE_32x32.mat), a shared-format .npz (all.npz), "
+              "or a folder (or zip/tar) with one subfolder of images per subject")
+
+@register_dataset("cmu-pie", n_classes=68, downloads=("PIE_32x32.mat",),
+                  description="CMU-PIE, JULE's 32x32 subset: 68 subjects x 42 (2,856, 32x32 grey, K=68); no public download, import with --from")
+def build_cmu_pie(source:Path) -> ImageDataset:
+    "CMU-PIE (68 subjects) from a fea/gnd .mat (PIE_32x32.mat), an all.npz, or a folder of images with one subfolder per subject."
+    kind, path = _face_form(source, "CMU-PIE", _PIE_FORMS, prefer=("PIE_32x32.mat", "all.npz"))
+    if kind == "mat": d = _mat_class_names(read_mat_faces(path, ((32, 32), (64, 64)), n_classes=68))
+    elif kind == "npz": d = _npz_faces(path, 68)
+    else:
+        d = read_image_folders(path, "L")
+        _check_subjects(d, 68, "CMU-PIE")
+    h, w = d["images"].shape[1:3]
+    return _faces_dataset("cmu-pie", d, _variant(f"CMU-PIE ({h}x{w} grey)", len(d["images"]), 2856), licence=CMU_PIE_LICENCE, jule_size=(32, 32, 1))
+
+# %% ../nbs/02_data.ipynb #cc399c68
+UMIST_LICENCE = ("Sheffield (formerly UMIST) Face Database, D. B. Graham and N. M. Allinson, University of Sheffield: "
+                 "free for research use, cite the database")
+_UMIST_FORMS = ("umist_cropped.mat (`facedat`: 20 cells of 112x92xn), a MATLAB .mat with `fea`/`gnd` (112x92, 64x64 or 32x32 images), "
+                "a shared-format .npz, or a folder (or zip/tar) with one subfolder of images per person (1a .. 1t)")
+
+@register_dataset("umist", n_classes=20, downloads=("umist_cropped.mat",),
+                  description="UMist (Sheffield) faces: 20 people, 575 images (112x92 grey, K=20); no public download, import with --from")
+def build_umist(source:Path) -> ImageDataset:
+    "UMist (20 people) from umist_cropped.mat, a fea/gnd .mat (any of 112x92, 64x64, 32x32), an .npz, or image folders (one per person)."
+    kind, path = _face_form(source, "UMist", _UMIST_FORMS, prefer=("umist_cropped.mat",))
+    if kind == "mat":
+        m = _loadmat(path, str(path))
+        d = (_mat_facedat(m, str(path), 20) if "facedat" in m else
+             _mat_class_names(_mat_fea_gnd(m, str(path), ((112, 92), (64, 64), (32, 32)), 20)))
+    elif kind == "npz": d = _npz_faces(path, 20)
+    else:
+        d = read_image_folders(path, "L")
+        _check_subjects(d, 20, "UMist")
+    h, w = d["images"].shape[1:3]
+    return _faces_dataset("umist", d, _variant(f"UMist ({h}x{w} grey)", len(d["images"]), 575), licence=UMIST_LICENCE, jule_size=(112, 92, 1))
+
+# %% ../nbs/02_data.ipynb #05317641
+FRGC_LICENCE = ("FRGC v2.0 (NIST / University of Notre Dame): only under a licence agreement with Notre Dame's CVRL "
+                "(https://cvrl.nd.edu/projects/data/); JULE's 20 subjects are not published")
+_FRGC_FORMS = ("a folder (or zip/tar) of cropped face images with one subfolder per subject (20 subjects), "
+               "a MATLAB .mat with `fea`/`gnd` (32x32x3 images), or a shared-format .npz")
+
+@register_dataset("frgc", n_classes=20, downloads=("FRGC-2.0-dist",),
+                  description="FRGC-v2.0 subset: 20 subjects, 2,462 face crops in JULE (32x32 RGB, K=20); licensed by Notre Dame, import with --from")
+def build_frgc(source:Path, # folder/archive of subject folders, a fea/gnd .mat or an .npz
+               size:int=32, # side the images of a folder are resized to (JULE: 32)
+              ) -> ImageDataset:
+    "A 20-subject FRGC-v2.0 subset from face crops in subject folders (resized to size x size), a fea/gnd .mat (32x32x3) or an .npz."
+    kind, path = _face_form(source, "FRGC", _FRGC_FORMS)
+    if kind == "mat": d = _mat_class_names(read_mat_faces(path, (32, 32, 3), n_classes=20))
+    elif kind == "npz":
+        d = _npz_faces(path, 20)
+        if d["images"].shape[-1] != 3: raise DatasetError(f"{path}: images have {d['images'].shape[-1]} channel(s), expected RGB (N, H, W, 3)")
+    else:
+        d = read_image_folders(path, "RGB", size=size)
+        _check_subjects(d, 20, "FRGC", "JULE's 20 randomly chosen subjects are not published: put the folders of the 20 subjects to use "
+                                         "(cropped faces) in one folder and import that")
+    h, w = d["images"].shape[1:3]
+    resize = f"{size}x{size}, bilinear antialiased, aspect ratio not preserved, no face cropping" if kind == "images" else "none"
+    return _faces_dataset("frgc", d, _variant(f"FRGC-v2.0 subset (20 subjects, {h}x{w} RGB)", len(d["images"]), 2462), licence=FRGC_LICENCE,
+                          jule_size=(32, 32, 3), resize=resize, note="a 20-subject subset; JULE's subjects are unpublished, so it is JULE's set only by chance")
+
+# %% ../nbs/02_data.ipynb #cca52e88
+YTF_LICENCE = ("YouTube Faces DB (Wolf, Hassner and Maoz, Tel Aviv University): research use, after the form at "
+               "https://www.cs.tau.ac.il/~wolf/ytfaces/")
+YTF_SUBJECTS = 41
+_YTF_FORMS = ("YouTubeFaces.tar.gz or its aligned_images_DB/<person>/<video>/*.jpg folders (the first 41 persons in sorted order), "
+              "or a shared-format .npz")
+
+@register_dataset("ytf", n_classes=YTF_SUBJECTS, downloads=("YouTubeFaces.tar.gz",),
+                  description="YouTube Faces, first 41 subjects (aligned frames, central square resized to 55x55 RGB, K=41); form required, import with --from")
+def build_ytf(source:Path, # YouTubeFaces.tar.gz, a folder holding aligned_images_DB/ (or person folders), or an .npz
+              size:int=55, # side of the square frames (55 as DEPICT; JULE.torch's YTF network implies 65-68)
+             ) -> ImageDataset:
+    "YouTube Faces' first 41 persons (sorted names): every aligned frame of every video, central square resized to size x size; or an .npz."
+    kind, path = _face_form(source, "YouTube Faces", _YTF_FORMS, kinds=("npz",))
+    if kind == "npz":
+        d = _npz_faces(path, YTF_SUBJECTS)
+        title = f"YouTube Faces (41 subjects, {d['images'].shape[1]}x{d['images'].shape[2]} RGB)"
+        how = "as stored in the .npz"
+    else:
+        d = read_image_folders(path, "RGB", size=size, max_subjects=YTF_SUBJECTS, anchor="aligned_images_DB", center_square=True,
+                               prefer=("YouTubeFaces.tar.gz", "aligned_images_DB.tar.gz"))
+        if d["n_subjects_found"] < YTF_SUBJECTS:
+            _check_subjects(d, YTF_SUBJECTS, "YouTube Faces (JULE's first 41 subjects)", "give aligned_images_DB/ with all its person folders")
+        title = f"YouTube Faces (first 41 of {d['n_subjects_found']:,} subjects, {size}x{size} RGB)"
+        how = f"central square of each aligned frame, resized to {size}x{size} (bilinear antialiased); JULE's exact crop is not published"
+    return _faces_dataset("ytf", d, title, licence=YTF_LICENCE, jule_size=(55, 55, 3), resize=how, n_frames=len(d["images"]),
+                          note="JULE's subset: the first 41 subjects, about 10,000 frames (unverified); DEPICT reports 55x55, "
+                               "JULE.torch's YTF network implies 65-68 px inputs")

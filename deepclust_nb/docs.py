@@ -288,10 +288,11 @@ def reproduction_table(reports:Path, # the pipeline's reports/ folder
     "Markdown: our runs (mean ± std over seeds) from reports/metrics.json, with a link to the report that sets them beside the published numbers."
     path = reports/"metrics.json"
     if not path.is_file(): return "No results yet: run `dvc repro` (see the README), then rebuild the docs."
-    rows = ["| Method | Dataset | Data used | Seeds | NMI (arith.) | NMI (geo.) | ACC | ARI | Train time |", "|---|---|---|---|---|---|---|---|---|"]
-    for key, a in sorted(json.loads(path.read_text()).items()):
+    rows = ["| Profile | Method | Dataset | Data used | Seeds | NMI (arith.) | NMI (geo.) | ACC | ARI | Train time |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for key, a in sorted(json.loads(path.read_text()).items(), key=lambda kv: (kv[1].get("profile") != "default", kv[0])):
         m, t = a.get("metrics", {}), (a.get("cost", {}).get("train_time_s") or {}).get("mean")
-        rows.append(f"| {a['method']} | {a['dataset']} | {a.get('variant', '')} | {a.get('n_seeds', '–')} | {_pm(m.get('nmi'))} | {_pm(m.get('nmi_geo'))} "
+        method = a["method"] + (f" [switch: {a['tag']}]" if a.get("tag") else "")
+        rows.append(f"| {a.get('profile', 'default')} | {method} | {a['dataset']} | {a.get('variant', '')} | {a.get('n_seeds', '–')} | {_pm(m.get('nmi'))} | {_pm(m.get('nmi_geo'))} "
                     f"| {_pm(m.get('acc'))} | {_pm(m.get('ari'))} | {'–' if t is None else f'{t:.0f} s'} |")
     return ("\n".join(rows) + f"\n\nFrom `reports/metrics.json`, written by the pipeline's last `dvc repro`. The [results report]({href}/README.md) "
             "sets every number beside the published one, paper by paper, with the NMI normalisation each paper used.")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_engine.ipynb #6013b402
 from __future__ import annotations
-import dataclasses, importlib, json, os, pkgutil, random, tempfile, time
+import copy, dataclasses, importlib, json, os, pkgutil, random, tempfile, time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -27,8 +27,9 @@ from .distributed import (process_group, world_size, rank, is_main, job_info, ra
 # %% auto #0
 __all__ = ['METHODS', 'CHECKPOINT_FORMAT', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method',
            'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state', 'save_checkpoint', 'recover_checkpoint',
-           'remove_checkpoint', 'load_checkpoint', 'embed_dataset', 'predict', 'evaluate', 'save_predictions',
-           'MetricsLog', 'NonFiniteLossError', 'config_changes', 'progress_bar', 'fit', 'evaluate_checkpoint']
+           'remove_checkpoint', 'load_checkpoint', 'check_identity', 'embed_dataset', 'predict', 'evaluate',
+           'save_predictions', 'MetricsLog', 'NonFiniteLossError', 'config_changes', 'resume_or_start', 'progress_bar',
+           'fit', 'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -36,6 +37,14 @@ class Method:
     "Base class of contrastive clustering methods: subclasses supply views, model, loss and embedding."
     name: ClassVar[str] = ""
     presets: ClassVar[dict[str, dict]] = {}   # named RunConfig overrides, e.g. "paper", "fast"
+
+    @classmethod
+    def preset_for(cls, name:str, # a key of `presets`
+                   dataset:str, # the dataset it will run on
+                  ) -> dict:
+        "Preset `name` as it applies to `dataset` (a copy); a method whose protocol changes with the dataset overrides this."
+        if name not in cls.presets: raise ConfigError(f"unknown preset {name!r} for method {cls.name!r}; accepted: {', '.join(cls.presets) or '(none)'}")
+        return copy.deepcopy(cls.presets[name])
 
     def build_model(self, cfg:RunConfig, in_channels:int, n_clusters:int) -> nn.Module: raise NotImplementedError
     def views(self, images:Tensor, cfg:RunConfig) -> tuple[Tensor, ...]: raise NotImplementedError
@@ -173,11 +182,18 @@ def load_checkpoint(path:str|Path, # checkpoint file
         raise CheckpointError(f"checkpoint {path} is corrupt: size {size} / sha256 {digest[:12]}… but its sidecar says "
                               f"{meta['size']} / {meta['sha256'][:12]}…; delete it (and {side.name}) to start over")
     state = torch.load(path, map_location=map_location, weights_only=False)
-    if identity is not None and state["identity"] != identity:
-        diff = {k: (state["identity"].get(k), v) for k, v in identity.items() if state["identity"].get(k) != v}
-        raise CheckpointError(f"checkpoint {path} belongs to another run: "
-                              + "; ".join(f"{k}: checkpoint has {a!r}, this run has {b!r}" for k, (a, b) in diff.items()))
+    if identity is not None: check_identity(path, state["identity"], identity)
     return state
+
+def check_identity(path:str|Path, # the checkpoint, for the message
+                   saved:dict, # the identity stored in it
+                   wanted:dict, # `run_identity` of what it is loaded into
+                   whose:str="this run", # what `wanted` describes, for the message
+                  ) -> None:
+    "A CheckpointError naming every field where the checkpoint's identity differs from `wanted`, with both values."
+    if diff := {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}:
+        raise CheckpointError(f"checkpoint {path} belongs to another run: "
+                              + "; ".join(f"{k}: checkpoint has {a!r}, {whose} has {b!r}" for k, (a, b) in diff.items()))
 
 # %% ../nbs/06_engine.ipynb #6ffb52af
 @torch.no_grad()
@@ -273,8 +289,13 @@ def _writable_dir(out_dir:str|Path) -> Path:
         raise ConfigError(f"output directory {out_dir} is not writable ({e.strerror or e}); choose another --out") from None
     return out_dir
 
-def _start(ckpt_path:Path, identity:dict, cfg:RunConfig, log:MetricsLog, resume:bool) -> dict|None:
-    "Rank 0's decision: the checkpoint to resume from, checked against this run, or None for a fresh start (stale files removed)."
+def resume_or_start(ckpt_path:Path, # the run's checkpoint file
+                    identity:dict, # `run_identity` of this run
+                    cfg:RunConfig, # this run's config
+                    log:MetricsLog, # the run's metrics log, truncated to the checkpoint's epoch (or emptied)
+                    resume:bool, # False: always start over
+                   ) -> dict|None:
+    "The checkpoint state to resume from, checked against this run, or None for a fresh start (stale files removed); rank 0 decides."
     if resume: recover_checkpoint(ckpt_path)   # a save a kill interrupted is finished or undone first
     if not (resume and ckpt_path.exists()):
         log.truncate(-1)  # a fresh run starts a fresh log
@@ -334,7 +355,7 @@ def fit(cfg:RunConfig, # the run
         log = MetricsLog(out_dir) if main else None
         images = data.images.to(device)
 
-        state = on_main(_start, ckpt_path, identity, cfg, log, resume)   # rank 0 reads the checkpoint and shares it (or its error)
+        state = on_main(resume_or_start, ckpt_path, identity, cfg, log, resume)   # rank 0 reads the checkpoint and shares it (or its error)
         if state is not None:
             model.load_state_dict(state["model"]); optimizer.load_state_dict(state["optimizer"])
             epoch, step = state["epoch"], state["step"]
@@ -434,12 +455,8 @@ def evaluate_checkpoint(path:str|Path, # a checkpoint written by `fit`
     cfg = RunConfig.from_dict({**RunConfig().to_dict(), **state["config"]})
     method = make_method(cfg.method, cfg.method_args)
     data = data if data is not None else load_dataset(cfg.dataset, source=source, root=root)
-    ident = state["identity"]
-    identity = run_identity(cfg, data.images.shape[1], ident["n_clusters"])
-    if identity != ident or data.name != cfg.dataset:
-        diff = {k: (ident.get(k), v) for k, v in identity.items() if ident.get(k) != v} or {"dataset": (cfg.dataset, data.name)}
-        raise CheckpointError(f"checkpoint {path} does not match this data: "
-                              + "; ".join(f"{k}: checkpoint has {a!r}, data has {b!r}" for k, (a, b) in diff.items()))
+    identity = run_identity(cfg.replace(dataset=data.name), data.images.shape[1], state["identity"]["n_clusters"])
+    check_identity(path, state["identity"], identity, "data")
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device)
     model = method.build_model(cfg, identity["in_channels"], identity["n_clusters"])
     model.load_state_dict(state["model"], strict=True)   # strict: a partial load is an error, never a silent half-trained model

@@ -226,9 +226,10 @@ JULE_ARCHS: dict[str, dict] = {
     "umist":   dict(in_channels=1, image_size=(112, 92),  pools=(True,) * 3, padding=2, bn_eps=1.0),
     "frgc":    dict(in_channels=3, image_size=(32, 32),   pools=(True,) * 2, bn_eps=1.0),
     "cmu-pie": dict(in_channels=1, image_size=(32, 32),   pools=(True,) * 2),
+    "ytf":     dict(in_channels=3, image_size=(68, 68),   pools=(True,) * 2),  # YTF.lua: Linear(9800) implies a 65-68 px input; 68 taken
 }
 
-def jule_cnn(arch:str, # a key of JULE_ARCHS: mnist, usps, coil20, coil100, umist, frgc, cmu-pie
+def jule_cnn(arch:str, # a key of JULE_ARCHS: mnist, usps, coil20, coil100, umist, frgc, cmu-pie, ytf
             ) -> JuleCNN:
     "JULE's CNN for one of its datasets, freshly initialised."
     return JuleCNN(**JULE_ARCHS[check_choice("JULE architecture", arch, JULE_ARCHS)])

@@ -4,49 +4,73 @@
 
 # %% ../nbs/30_pipeline.ipynb #e63a6dbd
 from __future__ import annotations
-import hashlib, importlib.util, inspect, json, os, subprocess, sys
+import hashlib, importlib.util, inspect, json, os, resource, subprocess, sys
 from pathlib import Path
 from typing import Any
 import yaml
 
 from .core import RunConfig, ConfigError, check_choice, atomic_write, write_json
-from .data import list_datasets, load
+from .data import REMOTE_FILES, get_spec, list_datasets, load, local_dirs
 from .engine import METHODS, fit, list_methods, make_method
 
 # %% auto #0
-__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'PROFILES', 'FIGURES', 'PLUGIN_DIR', 'PARAMS_HEADER', 'method_code', 'add_run',
-           'run_key', 'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params',
-           'write_run_configs', 'train_run', 'write_params', 'read_params']
+__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_DATASETS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES',
+           'PLUGIN_DIR', 'PARAMS_HEADER', 'jule_runs', 'local_source', 'method_code', 'add_run', 'run_key',
+           'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params', 'write_run_configs',
+           'train_run', 'run_cost', 'write_params', 'read_params']
 
 # %% ../nbs/30_pipeline.ipynb #339d30ae
 CONTRASTIVE = ["simclr", "cc", "cdec", "sacc", "cdc"]
 ALL_METHODS = CONTRASTIVE + ["jule"]
+JULE_DATASETS = ["usps", "mnist-test", "cmu-pie", "coil20", "umist", "frgc", "ytf", "coil100", "mnist"]   # JULE's nine, cheapest first
+JULE_SEEDS = (0, 1, 2)
+JULE_SWITCH_DATASETS_SKIP = ("mnist",)   # the official switches run on every JULE dataset but MNIST-full (hours each on a CPU)
 
 def _runs(methods, datasets, preset, seeds=(0,)) -> list[dict]:
     return [dict(method=m, dataset=d, preset=preset(m, d) if callable(preset) else preset, seed=s)
             for m in methods for d in datasets for s in seeds]
 
 def _paper_preset(method:str, dataset:str) -> str:
-    "The published protocol of `method` on `dataset`: CC's family changes colour jitter and blur with the dataset."
+    "The published protocol of `method` on `dataset`: CC's family changes colour jitter and blur with the dataset (JULE: `JULE.preset_for`)."
     if method in ("cc", "sacc", "cdec", "cdc") and dataset in ("imagenet10", "imagenet-dogs"): return "paper-imagenet"
     if method in ("cc", "sacc", "cdc") and dataset == "stl10": return "paper-stl"
     if method == "sacc" and dataset == "cifar100": return "paper-cifar100"
     if method == "cdc" and dataset == "imagenet1k": return "paper-imagenet1k"   # ResNet-50, 8 GPUs: the `distributed` guide
     return "paper"
 
+def jule_runs(datasets:list[str], # JULE datasets, in the order to run
+             ) -> list[dict]:
+    "The `jule` profile: 3 seeds of our defaults on each dataset (seed by seed, cheapest dataset first), then seed 0 with each official switch."
+    from deepclust_nb.methods.jule import OFFICIAL_SWITCHES
+    runs = [dict(method="jule", dataset=d, preset="paper", seed=s) for s in JULE_SEEDS for d in datasets]
+    return runs + [dict(method="jule", dataset=d, preset="paper", seed=0, tag=tag, args=dict(args)) for tag, args in OFFICIAL_SWITCHES.items()
+                   for d in datasets if d not in JULE_SWITCH_DATASETS_SKIP]
+
+def local_source(name:str, # a registered dataset
+                 data_root:str|Path="data", # the data folder: local copies live in data_root/local/
+                ) -> Path|None:
+    "The first non-empty folder of `data.local_dirs(name)` (the user's local copy, which `fetch` imports), or None."
+    return next((p for p in local_dirs(name, data_root) if p.is_dir() and any(p.iterdir())), None)
+
+def _local_jule_datasets(data_root:str|Path) -> list[str]:
+    "JULE's datasets with a local copy under data_root/local/, or, when there is none, those that download from an official source."
+    here = [d for d in JULE_DATASETS if local_source(d, data_root) is not None]
+    return here or [d for d in JULE_DATASETS if get_spec(d).downloads and all(REMOTE_FILES[f].urls for f in get_spec(d).downloads)]
+
 PROFILES: dict[str, dict] = {
     "default": dict(description="every method on the embedded digits dataset; CPU, minutes, no download",
                     runs=_runs(ALL_METHODS, ["digits"], "digits")),
     "tiny": dict(description="as default with 2 epochs per run and small t-SNE maps: the pipeline's end-to-end test",
                  runs=_runs(ALL_METHODS, ["digits"], "digits"), overrides=dict(epochs=2), figures=dict(tsne_points=300)),
-    "fast": dict(description="contrastive methods on CIFAR-10 at native 32 px, JULE on USPS and MNIST; one GPU",
-                 runs=_runs(CONTRASTIVE, ["cifar10"], "fast") + _runs(["jule"], ["usps", "mnist"], "fast")),
-    "paper": dict(description="every method on every dataset of its paper with the published protocol; many GPU-days",
+    "fast": dict(description="contrastive methods on CIFAR-10 at native 32 px; one GPU",
+                 runs=_runs(CONTRASTIVE, ["cifar10"], "fast")),
+    "paper": dict(description="every contrastive method on every dataset of its paper with the published protocol; many GPU-days",
                   runs=_runs(["cc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], _paper_preset)
                        + _runs(["sacc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs"], _paper_preset)
                        + _runs(["cdec"], ["cifar10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], _paper_preset)
-                       + _runs(["cdc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet", "imagenet1k"], _paper_preset)
-                       + _runs(["jule"], ["mnist-test", "mnist", "usps", "coil20", "coil100"], _paper_preset)),
+                       + _runs(["cdc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet", "imagenet1k"], _paper_preset)),
+    "jule": dict(description="JULE's paper on the CPU: every JULE dataset with a local copy, 3 seeds, and the official switches; hours",
+                 runs=lambda data_root: jule_runs(_local_jule_datasets(data_root))),
 }
 
 def method_code(method:str, # a registered method name
@@ -67,9 +91,12 @@ def add_run(params:dict, # the content of params.yaml, changed in place
             preset:str, # one of the method's presets
             seed:int=0, # the run's seed
             root:str|Path=".", # the checkout (a plugin's path is relative to it)
+            tag:str="", # a label for a variant of the run (its `args`), part of its key
+            args:dict|None=None, # method arguments of this run only, over `methods.<method>.args`
            ) -> str:
     "Add a run to `params` (with its `code` filled in, and an empty `methods` entry if there is none); return its key."
-    run = dict(method=method, dataset=dataset, preset=preset, seed=seed, code=method_code(method, root))
+    run = dict(method=method, dataset=dataset, preset=preset, seed=seed, code=method_code(method, root), profile=params.get("profile"))
+    if tag: run.update(tag=tag, args=dict(args or {}))
     params.setdefault("runs", {})[run_key(run)] = run
     params.setdefault("methods", {}).setdefault(method, dict(overrides={}, args={}))
     return run_key(run)
@@ -77,18 +104,21 @@ def add_run(params:dict, # the content of params.yaml, changed in place
 FIGURES = dict(tsne_points=2000)   # settings of the figures stage: points per t-SNE map (0: no t-SNE)
 
 def run_key(run:dict) -> str:
-    "The name of a run: its stage suffix and its folder under reports/runs."
-    return f"{run['method']}-{run['dataset']}-s{run['seed']}"
+    "The name of a run: its stage suffix and its folder under reports/runs (`<method>-<dataset>-s<seed>`, then `-<tag>` for a variant)."
+    return f"{run['method']}-{run['dataset']}-s{run['seed']}" + (f"-{run['tag']}" if run.get("tag") else "")
 
 def expand_profile(name:str, # a key of PROFILES
+                   data_root:str|Path="data", # where local dataset copies live (data_root/local/<name>/), for profiles that depend on them
                   ) -> dict:
-    "The `params.yaml` content of profile `name`."
+    "The `params.yaml` content of profile `name`; every run records its profile."
     prof = PROFILES[check_choice("profile", name, PROFILES)]
-    runs = {run_key(r): dict(r, code=method_code(r["method"])) for r in prof["runs"]}
-    methods = {m: dict(overrides=dict(prof.get("overrides", {})), args={}) for m in dict.fromkeys(r["method"] for r in prof["runs"])}
-    datasets = {d: dict(source=None) for d in dict.fromkeys(r["dataset"] for r in prof["runs"])}
+    listed = prof["runs"](data_root) if callable(prof["runs"]) else prof["runs"]
+    runs = {run_key(r): dict(r, code=method_code(r["method"]), profile=name) for r in listed}
+    methods = {m: dict(overrides=dict(prof.get("overrides", {})), args={}) for m in dict.fromkeys(r["method"] for r in listed)}
+    datasets = {d: dict(source=None) for d in dict.fromkeys(r["dataset"] for r in listed)}
     figures = {**FIGURES, **prof.get("figures", {})}
     return dict(profile=name, datasets=datasets, methods=methods, runs=runs, figures=figures)
+
 
 # %% ../nbs/30_pipeline.ipynb #f13bf363
 PLUGIN_DIR = "plugins"   # where a checkout keeps its plugins (a dependency of the train stage)
@@ -167,13 +197,14 @@ def run_config(params:dict, # the content of params.yaml
     presets = METHODS[method].presets
     if run["preset"] not in presets:
         raise ConfigError(f"unknown preset {run['preset']!r} for method {method!r} (run {key!r}); accepted: {', '.join(presets)}")
-    preset = dict(presets[run["preset"]])
+    preset = METHODS[method].preset_for(run["preset"], run["dataset"])
     settings = params.get("methods", {}).get(method) or {}
     unknown = sorted(set(settings) - {"overrides", "args"})
     if unknown: raise ConfigError(f"unknown key {unknown[0]!r} under methods.{method}; accepted: overrides, args")
     overrides = dict(settings.get("overrides") or {})
     if "method_args" in overrides: raise ConfigError(f"methods.{method}.overrides must not set method_args; use methods.{method}.args")
-    args = {**preset.pop("method_args", {}), **(settings.get("args") or {})}
+    if not isinstance(run.get("args", {}), dict): raise ConfigError(f"runs.{key}.args must be a mapping of method arguments, got {run['args']!r}")
+    args = {**preset.pop("method_args", {}), **(settings.get("args") or {}), **run.get("args", {})}
     cfg = RunConfig.from_dict({**preset, **overrides, "method": method, "dataset": check_choice("dataset", run["dataset"], list_datasets()),
                                "seed": run["seed"], "method_args": args})
     make_method(method, args)  # rejects unknown method arguments by name
@@ -200,7 +231,9 @@ def check_params(params:dict, # the content of params.yaml
         if run["dataset"] not in (params.get("datasets") or {}):
             raise ConfigError(f"run {key!r} uses dataset {run['dataset']!r}, which is not under `datasets` (so no stage prepares it)")
         run_config(params, key, root)
-        if key != run_key(run): raise ConfigError(f"run {key!r} should be named {run_key(run)!r} (method-dataset-s<seed>)")
+        if key != run_key(run): raise ConfigError(f"run {key!r} should be named {run_key(run)!r} (method-dataset-s<seed>, then -<tag> if tagged)")
+        if unknown := sorted(set(run) - {"method", "dataset", "preset", "seed", "code", "profile", "tag", "args"}):
+            raise ConfigError(f"run {key!r} has an unknown key {unknown[0]!r}; accepted: method, dataset, preset, seed, code, profile, tag, args")
         if run.get("code") != (code := method_code(run["method"], root)):
             raise ConfigError(f"run {key!r} must say `code: {code}` (the file defining method {run['method']!r}, which its train stage "
                               f"depends on), got {run.get('code')!r}; `pipeline.add_run` fills it in")
@@ -235,10 +268,14 @@ def train_run(params:dict, # the content of params.yaml
               out_root:str|Path="reports/runs", # one folder per run
               root:str|Path=".", # the checkout (plugin paths are relative to it)
               progress:bool|str="text", # the engine's progress bar ("text": visible in the terminal running `dvc repro`)
+              bench_root:str|Path|None=None, # where the run's cost goes as <key>.json (default: out_root/../benchmarks)
              ) -> dict:
-    "Train run `key`, resuming an interrupted attempt of the same configuration and code; return the run's summary."
+    "Train run `key`, resuming an interrupted attempt of the same configuration and code; write its run.json and cost; return its summary."
     cfg = run_config(params, key, root)
     out = Path(out_root)/key; out.mkdir(parents=True, exist_ok=True)
+    run = params["runs"][key]
+    write_json(out/"run.json", dict(key=key, profile=run.get("profile", params.get("profile")), method=run["method"], dataset=run["dataset"],
+                                    preset=run["preset"], seed=run["seed"], tag=run.get("tag", ""), args=run.get("args", {})))
     lib = Path(inspect.getsourcefile(make_method)).resolve().parent
     code = sorted(lib.rglob("*.py")) + ([Path(root)/c] if (c := params["runs"][key]["code"]).startswith(PLUGIN_DIR + "/") else [])
     attempt = dict(fingerprint=_fingerprint(cfg, code), finished=False)
@@ -257,7 +294,22 @@ def train_run(params:dict, # the content of params.yaml
     else:
         summary = fit(cfg, out, data=load(cfg.dataset, root=data_root), resume=resume, progress=progress)
     write_json(marker, dict(attempt, finished=True))
+    write_json(Path(bench_root or Path(out_root).parent/"benchmarks")/f"{key}.json", run_cost(key, summary, children=nproc > 1))
     return summary
+
+def run_cost(key:str, # the run
+             summary:dict, # its summary (fit's return value)
+             children:bool=False, # the training ran in child processes (torchrun)
+            ) -> dict:
+    "What a run cost: wall and training time, the time of each stage the method reports, and this process's (or its children's) peak memory."
+    import torch
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux reports KiB
+    return dict(key=key, method=summary.get("method"), dataset=summary.get("dataset"), n_images=summary.get("n_images"),
+                input_size=summary.get("input_size"), wall_time_s=summary.get("wall_time_s"), train_time_s=summary.get("train_time_s"),
+                stages=summary.get("stages", {}), peak_rss_bytes=rss, peak_rss_gib=round(rss / 2**30, 3),
+                cuda_peak_bytes=torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
+                measured_on=dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
+                note="peak_rss: the highest resident memory of the process that ran the stage (papermill's kernel): the library, the data and the training")
 
 # %% ../nbs/30_pipeline.ipynb #add968a1
 PARAMS_HEADER = """\

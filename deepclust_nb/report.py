@@ -4,17 +4,21 @@
 
 # %% ../nbs/20_report.ipynb #f4dffd16
 from __future__ import annotations
-import json, math, re
+import json, math, re, time, warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-import matplotlib, matplotlib.ticker
+import matplotlib, matplotlib.patches, matplotlib.ticker
 from matplotlib.figure import Figure
 import seaborn as sns
+from matplotlib.lines import Line2D
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import connected_components
+from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.metrics import adjusted_mutual_info_score
+from sklearn.neighbors import kneighbors_graph
 from threadpoolctl import threadpool_limits
 
 from .core import ConfigError, atomic_write, check_choice, write_json
@@ -23,24 +27,39 @@ from .data import ImageDataset
 from .published import PUBLISHED, PAPERS, PUBLISHED_COSTS, DATASET_NAMES, Published
 
 # %% auto #0
-__all__ = ['COST_KEYS', 'FIGURE_KINDS', 'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_CAVEATS', 'METHOD_NOTES', 'COLUMNS',
-           'FULL_COLUMNS', 'RUN_COLUMNS', 'find_runs', 'read_history', 'load_predictions', 'evaluate_run', 'write_eval',
-           'mean_std', 'collapsed', 'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters',
-           'plot_confusion', 'tsne_embedding', 'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes',
-           'plot_nmi_vs_time', 'plot_jule_trajectory', 'make_figures', 'comparison_table', 'format_duration',
-           'format_row', 'to_markdown', 'latex_escape', 'to_latex', 'runs_table', 'write_reliability', 'write_report']
+__all__ = ['OTHER_ALGORITHMS', 'COST_KEYS', 'PROFILE_ORDER', 'SEED_KEYS', 'SWITCH_TAGS', 'OUR_JULE_DEFAULT', 'FIGURE_KINDS',
+           'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_CAVEATS', 'METHOD_NOTES', 'COLUMNS', 'FULL_COLUMNS', 'RUN_COLUMNS',
+           'JULE_DATASETS', 'SWITCH_COLUMNS', 'OTHER_COLUMNS', 'JULE_NMI_COLUMNS', 'find_runs', 'run_info',
+           'read_history', 'load_predictions', 'evaluate_run', 'read_eval', 'write_eval', 'pixel_features',
+           'other_algorithms', 'run_other_algorithms', 'mean_std', 'collapsed', 'profile_rank', 'group_key',
+           'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters', 'plot_confusion', 'tsne_embedding',
+           'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes', 'plot_nmi_vs_time', 'plot_jule_trajectory',
+           'period_records', 'jule_published_nmi', 'plot_jule_periods', 'plot_period_clusters', 'make_figures',
+           'our_groups', 'comparison_table', 'format_duration', 'format_row', 'to_markdown', 'latex_escape', 'to_latex',
+           'runs_table', 'switches_table', 'other_algorithms_tables', 'jule_nmi_rows', 'write_reliability',
+           'write_report']
 
 # %% ../nbs/20_report.ipynb #5fc0fab0
 def find_runs(root:str|Path="reports/runs", # folder holding one sub-folder per run
              ) -> list[Path]:
-    "The finished runs under `root` (folders with metrics.json and predictions.npz), sorted by name."
+    "The finished runs under `root` (folders with metrics.json, and predictions.npz or eval.json), sorted by name."
     root = Path(root)
     if not root.is_dir(): raise ConfigError(f"no run folder {root}; the train stage writes one sub-folder per run there")
-    return sorted(d for d in root.iterdir() if (d/"metrics.json").is_file() and (d/"predictions.npz").is_file())
+    return sorted(d for d in root.iterdir() if (d/"metrics.json").is_file() and ((d/"predictions.npz").is_file() or (d/"eval.json").is_file()))
 
 def _read_json(path:Path) -> dict|list|None:
     try: return json.loads(Path(path).read_text())
     except (OSError, ValueError): return None
+
+def run_info(run_dir:str|Path, # a run folder
+            ) -> dict:
+    "Who made the run (its run.json): key, profile, method, dataset, preset, seed, tag ('' for our defaults) and args; without run.json, an older run of the `default` profile."
+    run_dir = Path(run_dir)
+    info = _read_json(run_dir/"run.json")
+    info = info if isinstance(info, dict) else {}
+    return dict(key=info.get("key") or run_dir.name, profile=info.get("profile") or "default", method=info.get("method"), dataset=info.get("dataset"),
+                preset=info.get("preset"), seed=info["seed"] if isinstance(info.get("seed"), int) else None, tag=info.get("tag") or "",
+                args=info.get("args") or {})
 
 def read_history(run_dir:str|Path, # a run folder
                 ) -> list[dict]:
@@ -67,16 +86,20 @@ def _prefix(key:str) -> str: return "" if key == "pred" else key[:-len("pred")] 
 def _seed(run_dir:Path, prov:dict) -> int|None:
     if isinstance(prov.get("seed"), int): return prov["seed"]
     if isinstance((prov.get("config") or {}).get("seed"), int): return prov["config"]["seed"]
-    m = re.search(r"-s(\d+)$", run_dir.name)
+    m = re.search(r"-s(\d+)(?:-[A-Za-z0-9_]+)?$", run_dir.name)
     return int(m[1]) if m else None
+
+_RUN_COSTS = ("cluster_time_s", "knn_time_s", "merge_time_s", "cnn_time_s")   # JULE's split of its time, when metrics.json has it
+_SETUP_KEYS = ("arch", "input_size", "eta")   # JULE's model and unrolling rate, when metrics.json has them
 
 def evaluate_run(run_dir:str|Path, # a finished run folder
                 ) -> dict:
-    "Metrics of every stored prediction, recomputed from predictions.npz, with confusion matrix, cluster sizes, costs and provenance (JSON-ready)."
+    "Metrics of every stored prediction, recomputed from predictions.npz, with confusion matrix, cluster sizes, costs, profile, tag and provenance (JSON-ready)."
     run_dir = Path(run_dir)
     missing = [f for f in ("metrics.json", "predictions.npz") if not (run_dir/f).is_file()]
     if missing: raise ConfigError(f"{run_dir} is not a finished run: {', '.join(missing)} missing (a run writes them after its last epoch)")
     summary, prov = _read_json(run_dir/"metrics.json") or {}, _read_json(run_dir/"provenance.json") or {}
+    info = run_info(run_dir)
     arrays = load_predictions(run_dir)
     labels, pred = arrays["labels"], arrays["pred"]
     metrics = {}
@@ -88,16 +111,37 @@ def evaluate_run(run_dir:str|Path, # a finished run folder
     train_time = summary.get("train_time_s")
     device = str(prov.get("device") or "")
     logged = (summary.get("metrics") or {}).get("nmi")
-    return dict(run=run_dir.name, method=summary.get("method"), dataset=summary.get("dataset"), variant=summary.get("variant", ""),
-                protocol=summary.get("protocol", ""), seed=_seed(run_dir, prov), n_images=int(len(labels)), n_clusters=n_clusters,
+    return dict(run=run_dir.name, profile=info["profile"], tag=info["tag"], preset=info["preset"], method=summary.get("method") or info["method"],
+                dataset=summary.get("dataset") or info["dataset"], variant=summary.get("variant", ""), protocol=summary.get("protocol", ""),
+                seed=info["seed"] if info["seed"] is not None else _seed(run_dir, prov), n_images=int(len(labels)), n_clusters=n_clusters,
                 epoch=summary.get("epoch"), complete=summary.get("complete"), metrics=metrics,
                 confusion=confusion(labels, pred, n_clusters=n_clusters).tolist(),
                 cluster_sizes=np.bincount(pred, minlength=n_clusters).tolist(), class_sizes=np.bincount(labels).tolist(),
                 cost=dict(train_time_s=train_time, images_per_s=summary.get("images_per_s"), wall_time_s=summary.get("wall_time_s"),
                           gpu_hours=train_time / 3600 if train_time is not None and device.startswith("cuda") else None,
-                          device=device, device_name=prov.get("device_name"), precision=summary.get("precision")),
+                          device=device, device_name=prov.get("device_name"), precision=summary.get("precision"),
+                          **{k: summary[k] for k in _RUN_COSTS if k in summary}),
+                setup={k: summary[k] for k in _SETUP_KEYS if k in summary}, args=info["args"],
                 provenance=dict(git_commit=prov.get("git_commit"), git_dirty=prov.get("git_dirty"), deepclust_nb=prov.get("deepclust_nb")),
                 matches_training_log=None if logged is None else bool(abs(logged - metrics["nmi"]) < 1e-6))
+
+def read_eval(run_dir:str|Path, # a finished run folder
+              benchmarks:str|Path|None=None, # folder of `<key>.json` benchmark files (default: `benchmarks/` beside the runs folder)
+             ) -> dict:
+    "The run's evaluation: its eval.json (the evaluate stage's), else `evaluate_run`; with profile and tag, and the benchmark's wall time, peak memory and stage times if it has one."
+    run_dir = Path(run_dir)
+    ev = _read_json(run_dir/"eval.json")
+    if not isinstance(ev, dict) or not isinstance(ev.get("metrics"), dict): ev = evaluate_run(run_dir)
+    info = run_info(run_dir)
+    ev = {**ev, "profile": ev.get("profile") or info["profile"], "tag": ev.get("tag") or info["tag"], "cost": dict(ev.get("cost") or {})}
+    bench_path = (Path(benchmarks) if benchmarks is not None else run_dir.parent.parent/"benchmarks")/f"{run_dir.name}.json"
+    bench = _read_json(bench_path)
+    if isinstance(bench, dict):
+        peak = bench.get("peak_rss_gib")
+        if peak is None and isinstance(bench.get("peak_rss_bytes"), (int, float)): peak = bench["peak_rss_bytes"] / 2**30
+        ev["cost"].update(peak_rss_gib=peak, stages=bench.get("stages") or {}, benchmark=bench_path.name)
+        if isinstance(bench.get("wall_time_s"), (int, float)): ev["cost"]["wall_time_s"] = bench["wall_time_s"]   # the harness's clock
+    return ev
 
 # %% ../nbs/20_report.ipynb #69106e3f
 def write_eval(run_dir:str|Path, # a finished run folder
@@ -107,8 +151,87 @@ def write_eval(run_dir:str|Path, # a finished run folder
     write_json(path, evaluate_run(run_dir))
     return path
 
+# %% ../nbs/20_report.ipynb #b3c0a002
+OTHER_ALGORITHMS = ("kmeans", "spectral", "agglomerative")
+
+def pixel_features(images:np.ndarray, # (n, C, H, W) uint8 images
+                  ) -> np.ndarray:
+    "Raw pixels as JULE clusters them in its first period: flattened, divided by 255, each row L2-normalised; (n, C*H*W) float32."
+    x = np.asarray(images).reshape(len(images), -1).astype(np.float32) / 255
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+def other_algorithms(x:np.ndarray, # (n, d) features (L2-normalised here)
+                     labels, # (n,) true classes
+                     n_clusters:int|None=None, # K (default: the number of classes)
+                     seed:int=0, # random_state of k-means and spectral clustering
+                     max_n:int=10_000, # spectral and agglomerative clustering run on a seeded subsample of this many images above it
+                     n_neighbors:int=10, # neighbours of the kNN graph (spectral affinity, Ward connectivity)
+                     algorithms:Sequence[str]=OTHER_ALGORITHMS, # which of them
+                     subsample_seed:int=0, # seeds the subsample (fixed, so raw pixels and features see the same images)
+                    ) -> dict[str, dict]:
+    "NMI (arithmetic and geometric), ACC, images clustered and time of scikit-learn's k-means, spectral and Ward clustering on `x`."
+    for a in algorithms: check_choice("algorithm", a, OTHER_ALGORITHMS)
+    x = np.asarray(x, np.float32)
+    x = x.reshape(len(x), -1) / np.maximum(np.linalg.norm(x.reshape(len(x), -1), axis=1, keepdims=True), 1e-12)
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.dtype.kind not in "iu": raise ConfigError(f"labels must be a 1-D array of integer ids, got dtype {y.dtype} and shape {y.shape}")
+    if len(x) != len(y): raise ConfigError(f"x has {len(x)} rows but there are {len(y)} labels")
+    if not np.isfinite(x).all(): raise ConfigError("x contains NaN or infinite values")
+    k, n = int(n_clusters or len(np.unique(y))), len(y)
+    def score(yy, p, t0, n_used): return dict(**{m: cluster_metrics(yy, p)[m] for m in ("nmi", "nmi_geo", "acc")}, n_images=int(n_used),
+                                              n_total=n, subsampled=bool(n_used < n), time_s=time.perf_counter() - t0)
+    out = {}
+    if "kmeans" in algorithms:
+        t0 = time.perf_counter()
+        out["kmeans"] = score(y, KMeans(k, n_init=10, random_state=seed).fit_predict(x), t0, n)
+    if {"spectral", "agglomerative"} & set(algorithms):
+        idx = np.arange(n) if n <= max_n else np.sort(np.random.default_rng(subsample_seed).choice(n, max_n, replace=False))
+        xs, ys = x[idx], y[idx]
+        t0 = time.perf_counter()
+        graph = kneighbors_graph(xs, min(n_neighbors, len(xs) - 1), include_self=True)
+        graph_time = time.perf_counter() - t0
+        parts = int(connected_components(graph, directed=False)[0])   # > 1: spectral sees disconnected pieces; Ward joins them at the end
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Graph is not fully connected", UserWarning)
+            warnings.filterwarnings("ignore", "the number of connected components", UserWarning)
+            if "spectral" in algorithms:
+                t0 = time.perf_counter() - graph_time
+                p = SpectralClustering(k, affinity="precomputed", assign_labels="cluster_qr", random_state=seed).fit_predict(0.5 * (graph + graph.T))
+                out["spectral"] = dict(score(ys, p, t0, len(ys)), graph_components=parts)
+            if "agglomerative" in algorithms:
+                t0 = time.perf_counter() - graph_time
+                p = AgglomerativeClustering(k, linkage="ward", connectivity=graph).fit_predict(xs)
+                out["agglomerative"] = dict(score(ys, p, t0, len(ys)), graph_components=parts)
+    return {a: out[a] for a in algorithms}
+
+def run_other_algorithms(run_dir:str|Path, # a finished run folder with features in predictions.npz
+                         data:ImageDataset|None=None, # its dataset, to cluster the raw pixels too (None: features only)
+                         max_n:int=10_000, # see `other_algorithms`
+                         n_neighbors:int=10, # see `other_algorithms`
+                        ) -> dict:
+    "`other_algorithms` on the run's final features and, given the dataset, on its raw pixels; with the settings (JSON-ready, for eval.json)."
+    run_dir = Path(run_dir)
+    arrays = load_predictions(run_dir)
+    if "features" not in arrays: raise ConfigError(f"{run_dir/'predictions.npz'} has no features to cluster")
+    y = arrays["labels"]
+    summary, prov = _read_json(run_dir/"metrics.json") or {}, _read_json(run_dir/"provenance.json") or {}
+    info = run_info(run_dir)
+    seed = info["seed"] if info["seed"] is not None else (_seed(run_dir, prov) or 0)
+    k = int(summary.get("n_clusters") or len(np.unique(y)))
+    args = dict(n_clusters=k, seed=seed, max_n=max_n, n_neighbors=n_neighbors)
+    out = dict(setup=dict(**args, subsample_seed=0, kmeans="KMeans(n_init=10)", spectral="symmetrised kNN connectivity, ARPACK, cluster_qr",
+                          agglomerative="Ward, kNN connectivity", features="L2-normalised"),
+               features=other_algorithms(arrays["features"], y, **args))
+    if data is not None:
+        if len(data) != len(y) or not np.array_equal(data.labels.numpy(), y):
+            raise ConfigError(f"the dataset given ({data.name}, {len(data)} images) is not the one {run_dir.name} was trained on ({len(y)} images)")
+        out["raw"] = other_algorithms(pixel_features(data.images.numpy()), y, **args)
+    return out
+
 # %% ../nbs/20_report.ipynb #b017fa2f
-COST_KEYS = ("train_time_s", "images_per_s", "wall_time_s", "gpu_hours")
+COST_KEYS = ("train_time_s", "images_per_s", "wall_time_s", "gpu_hours", "peak_rss_gib") + _RUN_COSTS
+PROFILE_ORDER = ("default", "jule", "fast", "paper", "tiny")   # the report lists profiles in this order (others after, by name)
+SEED_KEYS = ("nmi", "nmi_geo", "acc", "rc_nmi", "rc_nmi_geo", "rc_acc")   # kept per seed in the aggregate (paired differences)
 
 def mean_std(values:Sequence[float], # one value per seed
             ) -> dict:
@@ -122,27 +245,67 @@ def collapsed(ev:dict, # an evaluate_run result
     "Whether the run's prediction put every image into one cluster (its NMI is 0 and its ACC that of a constant guess)."
     return ev["metrics"].get("n_clusters_used") == 1
 
-def aggregate(runs:Iterable[dict|str|Path], # evaluate_run results, or run folders
-             ) -> dict[str, dict]:
-    "Per (method, dataset): mean ± std over seeds of every metric and cost, with n_seeds, seeds, runs and the collapsed runs (JSON-ready)."
-    evals = [r if isinstance(r, dict) else evaluate_run(r) for r in runs]
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for e in evals: groups[(e["method"], e["dataset"])].append(e)
+def profile_rank(profile:str) -> tuple:
+    "Sort key of a profile: PROFILE_ORDER first, others by name."
+    return (PROFILE_ORDER.index(profile) if profile in PROFILE_ORDER else len(PROFILE_ORDER), profile)
+
+def group_key(method:str, dataset:str, tag:str="", profile:str="default") -> str:
+    "Name of a group of runs (one per seed) in the aggregate and in figure names: `<method>-<dataset>[-<tag>][@<profile>]` (no `@` for `default`)."
+    return f"{method}-{dataset}" + (f"-{tag}" if tag else "") + ("" if profile == "default" else f"@{profile}")
+
+def _seed_order(s): return (s is None, s or 0)
+
+def _merge_setup(es:list[dict]) -> dict:
+    "Each setup key with its value if all runs agree, else the list of their values."
     out = {}
-    for (method, dataset), es in sorted(groups.items()):
+    for k in sorted({k for e in es for k in (e.get("setup") or {})}):
+        vals = []
+        for e in es:
+            v = (e.get("setup") or {}).get(k)
+            if v not in vals: vals.append(v)
+        out[k] = vals[0] if len(vals) == 1 else vals
+    return out
+
+def _aggregate_other(es:list[dict]) -> dict:
+    "Mean ± std over the runs that have them of the other-algorithms results, per space (raw pixels, features) and algorithm."
+    out = {}
+    for space in ("raw", "features"):
+        per = [((e.get("other_algorithms") or {}).get(space) or {}, e["run"]) for e in es]
+        algos = [a for a in OTHER_ALGORITHMS if any(a in p for p, _ in per)] + sorted({a for p, _ in per for a in p} - set(OTHER_ALGORITHMS))
+        if algos: out[space] = {a: dict(**{m: mean_std([p[a].get(m) for p, _ in per if a in p]) for m in ("nmi", "nmi_geo", "acc", "time_s")},
+                                        n_images=max(p[a]["n_images"] for p, _ in per if a in p), n_total=max(p[a]["n_total"] for p, _ in per if a in p),
+                                        runs=sorted(r for p, r in per if a in p)) for a in algos}
+    setup = next(((e.get("other_algorithms") or {}).get("setup") for e in es if (e.get("other_algorithms") or {}).get("setup")), None)
+    if out and setup: out["setup"] = setup
+    return out
+
+def aggregate(runs:Iterable[dict|str|Path], # evaluate_run / read_eval results, or run folders
+             ) -> dict[str, dict]:
+    "Per (profile, method, dataset, tag): mean ± std over seeds of every metric and cost, with n_seeds, seeds, runs, the collapsed runs and per-seed values (JSON-ready)."
+    evals = [r if isinstance(r, dict) else read_eval(r) for r in runs]
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for e in evals: groups[(e.get("profile") or "default", e["method"], e["dataset"], e.get("tag") or "")].append(e)
+    out = {}
+    for (profile, method, dataset, tag), es in sorted(groups.items(), key=lambda kv: (profile_rank(kv[0][0]), kv[0][1:])):
         seeds = [e["seed"] for e in es]
-        seed_order = lambda s: (s is None, s or 0)
-        dup = sorted({s for s in seeds if seeds.count(s) > 1}, key=seed_order)
-        if dup: raise ConfigError(f"{method} on {dataset}: seed {dup[0]} appears in several runs ({', '.join(e['run'] for e in es if e['seed'] == dup[0])}); "
+        dup = sorted({s for s in seeds if seeds.count(s) > 1}, key=_seed_order)
+        where = "".join(x for x in (f" with switch {tag}" if tag else "", f" in profile {profile}" if profile != "default" else ""))
+        if dup: raise ConfigError(f"{method} on {dataset}{where}: seed {dup[0]} appears in several runs ({', '.join(e['run'] for e in es if e['seed'] == dup[0])}); "
                                   "each seed may be counted once")
         metric_keys = sorted({k for e in es for k, v in e["metrics"].items() if isinstance(v, (int, float))})
-        out[f"{method}-{dataset}"] = dict(
-            method=method, dataset=dataset, variant="; ".join(sorted({e["variant"] for e in es})), protocol="; ".join(sorted({e["protocol"] for e in es})),
-            n_seeds=len(es), seeds=sorted(seeds, key=seed_order), runs=sorted(e["run"] for e in es), complete=all(bool(e["complete"]) for e in es),
+        entry = dict(
+            method=method, dataset=dataset, profile=profile, tag=tag, presets=sorted({str(e["preset"]) for e in es if e.get("preset")}),
+            variant="; ".join(sorted({e["variant"] for e in es})), protocol="; ".join(sorted({e["protocol"] for e in es})),
+            n_seeds=len(es), seeds=sorted(seeds, key=_seed_order), runs=sorted(e["run"] for e in es), complete=all(bool(e["complete"]) for e in es),
             metrics={k: mean_std([e["metrics"].get(k) for e in es]) for k in metric_keys},
             cost={k: mean_std([e["cost"].get(k) for e in es]) for k in COST_KEYS},
             devices=sorted({e["cost"]["device"] for e in es}), commits=sorted({str(e["provenance"]["git_commit"]) for e in es}),
-            n_clusters=max(e["n_clusters"] for e in es), collapsed_runs=sorted(e["run"] for e in es if collapsed(e)))
+            n_clusters=max(e["n_clusters"] for e in es), collapsed_runs=sorted(e["run"] for e in es if collapsed(e)),
+            by_seed={str(e["seed"]): {k: e["metrics"][k] for k in SEED_KEYS if isinstance(e["metrics"].get(k), (int, float))}
+                     for e in sorted(es, key=lambda e: _seed_order(e["seed"]))},
+            setup=_merge_setup(es))
+        if (other := _aggregate_other(es)): entry["other_algorithms"] = other
+        out[group_key(method, dataset, tag, profile)] = entry
     return out
 
 # %% ../nbs/20_report.ipynb #574ab2c4
@@ -441,72 +604,239 @@ def plot_jule_trajectory(history:Sequence[dict], # JULE's per-period records
         if title: fig.suptitle(title)
         return save_figure(fig, stem)
 
+# %% ../nbs/20_report.ipynb #c4d0b002
+SWITCH_TAGS = {  # JULE.torch's official switches (places where its code differs from the paper and from our default) -> what each does
+    "gamma1": "γ = 1 as train.lua passes it (anchor-only gradient)", "fastaff": "approximate additive affinity update (use_fast)",
+    "triu": "upper-triangular neighbour lists while > 100 clusters", "negcap": "negatives per pair = min(20, clusters in batch − 1)",
+    "official": "all four switches"}
+OUR_JULE_DEFAULT = "ours: γ = 2, exact affinity update, full neighbour lists, 20 negatives"
+
+def _tag_rank(tag:str) -> tuple: return (tag != "", list(SWITCH_TAGS).index(tag) if tag in SWITCH_TAGS else len(SWITCH_TAGS), tag)
+
+def period_records(history:Sequence[dict], # a JULE run's log (history.json / metrics.jsonl records)
+                  ) -> list[dict]:
+    "The records that end a period, one per period in order, with `n_clusters` (the clusters left) and the metrics of the labels then."
+    out = {}
+    for r in history:
+        k = r.get("n_clusters_current", r.get("n_clusters"))
+        if isinstance(r.get("period"), int) and isinstance(k, (int, float)) and isinstance(r.get("nmi_geo", r.get("nmi")), (int, float)):
+            out[r["period"]] = {**r, "n_clusters": k}
+    return [out[p] for p in sorted(out)]
+
+def jule_published_nmi(dataset:str, # registry name
+                       published:Sequence[Published|dict]|None=None, # default: PUBLISHED
+                      ) -> dict[str, float]:
+    "JULE's own published final NMI on `dataset`: {'SF': ..., 'RC': ...} (only those that exist)."
+    rows = [r if isinstance(r, Published) else Published(**r) for r in (PUBLISHED if published is None else published)]
+    return {r.setting: r.value for r in rows if (r.paper, r.table, r.method, r.dataset, r.metric) == ("JULE", "own datasets (§5.1)", "JULE", dataset, "nmi")
+            and r.value is not None}
+
+def plot_jule_periods(runs:Sequence[dict], # one per run: seed, tag ('' = our default), history (its log), rc (its final RC NMI, geometric, or None)
+                      stem:str|Path, # output path without suffix
+                      published:Mapping[str, float]|None=None, # published final NMI, e.g. {"SF": 0.858, "RC": 0.913}
+                      title:str|None=None,
+                     ) -> tuple[Path, Path]:
+    "NMI (geometric) of the SF labels and clusters left after each period, one line per run; final RC NMI as crosses; published NMIs as reference lines."
+    lines = [(r, pts) for r in runs if (pts := period_records(r.get("history") or []))]
+    if not lines: raise ConfigError("no JULE period records in these runs: expected records with 'period', 'n_clusters' and 'nmi_geo'")
+    tags = sorted({r.get("tag") or "" for r, _ in lines}, key=_tag_rank)
+    colours = dict(zip(tags, _palette(len(tags))))
+    seeds = sorted({r.get("seed") for r, _ in lines}, key=_seed_order)
+    markers = {s: _MARKERS[i % len(_MARKERS)] for i, s in enumerate(seeds)}
+    with _style():
+        fig = Figure(figsize=(9.5, 3.4), layout="constrained")
+        ax_nmi, ax_k = fig.subplots(1, 2)
+        for r, pts in sorted(lines, key=lambda rp: (_tag_rank(rp[0].get("tag") or ""), _seed_order(rp[0].get("seed")))):
+            tag = r.get("tag") or ""
+            style = dict(color=colours[tag], ls="-" if not tag else "--", marker=markers[r.get("seed")], ms=3.5, lw=1.1)
+            x = [p["period"] for p in pts]
+            ax_nmi.plot(x, [p.get("nmi_geo", p.get("nmi")) for p in pts], **style)
+            ax_k.plot(x, [p["n_clusters"] for p in pts], **style)
+            if r.get("rc") is not None: ax_nmi.plot([x[-1]], [r["rc"]], "x", color=colours[tag], ms=7, mew=1.6)
+        handles = [Line2D([], [], color=colours[t], ls="-" if not t else "--", lw=1.4,
+                          label=("ours (default)" if not t else f"switch: {t}") + f", {sum((r.get('tag') or '') == t for r, _ in lines)} run(s)") for t in tags]
+        handles += [Line2D([], [], color="0.4", ls="none", marker=markers[s], ms=4, label=f"seed {s}") for s in seeds]
+        if any(r.get("rc") is not None for r, _ in lines): handles.append(Line2D([], [], color="0.3", ls="none", marker="x", ms=6, mew=1.5, label="final RC (ours)"))
+        for (name, v), ls in zip(sorted((published or {}).items(), key=lambda kv: kv[0] != "SF"), (":", "-.")):
+            ax_nmi.axhline(v, color="0.2", ls=ls, lw=1)
+            handles.append(Line2D([], [], color="0.2", ls=ls, lw=1, label=f"published {name}: {v:.3f}"))
+        ax_nmi.set(xlabel="period", ylabel="NMI (geometric, JULE's) of the SF labels", ylim=(0, 1.02), title="NMI at the end of each period")
+        ax_k.set(yscale="log", xlabel="period", ylabel="clusters left", title="clusters after each period's merges")
+        plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}")
+        ks = [p["n_clusters"] for _, pts in lines for p in pts]
+        ax_k.yaxis.set_major_formatter(plain)   # minor ticks labelled only when the clusters span less than a decade
+        ax_k.yaxis.set_minor_formatter(plain if max(ks) < 10 * min(ks) else matplotlib.ticker.NullFormatter())
+        for ax in (ax_nmi, ax_k): ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        fig.legend(handles=handles, loc="outside right center", fontsize=7)
+        if title: fig.suptitle(title)
+        return save_figure(fig, stem)
+
+# %% ../nbs/20_report.ipynb #c4d0b005
+def plot_period_clusters(data:ImageDataset, # the dataset the run was trained on
+                         period_labels:np.ndarray, # (P+1, n) cluster ids after period 0 (initial clusters), 1, ..., P (the final SF labels)
+                         stem:str|Path, # output path without suffix
+                         n_rows:int=6, # final clusters shown
+                         n_images:int=5, # images per cell (the anchor first)
+                         max_periods:int=6, # columns: at most this many periods, evenly spaced
+                         seed:int=0, # seeds the anchors and the images
+                         title:str|None=None,
+                        ) -> tuple[Path, Path]:
+    "Grid of final clusters (rows) by period (columns): each cell shows images of the cluster of that period containing the row's anchor image."
+    if not isinstance(data, ImageDataset): raise ConfigError(f"data must be an ImageDataset, got {type(data).__name__}")
+    pl = np.asarray(period_labels)
+    if pl.ndim != 2 or pl.dtype.kind not in "iu" or pl.shape[1] != len(data):
+        raise ConfigError(f"period_labels must be an integer array (periods, {len(data)}), got dtype {pl.dtype} and shape {pl.shape}")
+    y, final = _pair(data.labels.numpy(), pl[-1].astype(np.int64))
+    table = confusion(y, final)
+    order = _cluster_order(table, match_clusters(y, final))
+    rows = [order[i] for i in sorted({int(round(v)) for v in np.linspace(0, len(order) - 1, min(n_rows, len(order)))})]
+    cols = sorted({int(round(v)) for v in np.linspace(0, len(pl) - 1, min(max_periods, len(pl)))})
+    rng = np.random.default_rng(seed)
+    images = data.images.numpy()
+    gray = images.shape[1] == 1
+    with _style():
+        fig = Figure(figsize=(0.6 + len(cols) * (0.32 * n_images + 0.25), 0.5 + 0.75 * len(rows)), layout="constrained")
+        axes = np.atleast_2d(fig.subplots(len(rows), len(cols), squeeze=False))
+        for i, c in enumerate(rows):
+            anchor = int(rng.choice(np.flatnonzero(final == c)))
+            for j, p in enumerate(cols):
+                members = np.flatnonzero(pl[p] == pl[p][anchor])
+                others = rng.choice(members[members != anchor], min(n_images - 1, len(members) - 1), replace=False)
+                tiles = _mosaic(images, [np.concatenate([[anchor], np.sort(others)]).astype(int)], n_images)
+                ax = axes[i, j]
+                ax.imshow(tiles[..., 0] if gray else tiles, cmap="gray" if gray else None, vmin=0, vmax=255, interpolation="nearest")
+                ax.add_patch(matplotlib.patches.Rectangle((0.5, 0.5), images.shape[3], images.shape[2], fill=False, edgecolor="tab:red", lw=1))
+                counts = np.bincount(y[members], minlength=len(data.class_names))
+                top = int(counts.argmax())
+                ax.set_xlabel(f"n={len(members):,}; majority {data.class_names[top]} ({counts[top] / len(members):.0%})", fontsize=6, labelpad=1)
+                ax.set_xticks([]); ax.set_yticks([])
+                for s in ax.spines.values(): s.set_visible(False)
+                if i == 0: ax.set_title(f"period {p}\n({len(np.unique(pl[p])):,} clusters)", fontsize=7)
+            col = table[:, c]
+            axes[i, 0].set_ylabel(f"final cluster {c}\nn={int(col.sum()):,}", fontsize=6)
+        fig.suptitle(title or f"clusters over the periods ({data.name}): the cluster containing each row's first image")
+        return save_figure(fig, stem)
+
 # %% ../nbs/20_report.ipynb #30e4fb4b
 FIGURE_KINDS = {  # name prefix -> caption
     "curves": "Training curves (loss and NMI per epoch, mean ± std over seeds)", "nmi-vs-time": "NMI against training time, one point per run",
     "confusion": "Confusion matrix (rows: true classes; columns: clusters ordered by matched class)",
     "tsne": "t-SNE of the backbone features, by true class (left) and predicted cluster (right)",
     "samples": "Random images of each predicted cluster", "sizes": "Cluster sizes, largest first",
-    "jule-trajectory": "JULE: clusters and NMI per period"}
+    "jule-trajectory": "JULE: clusters and NMI per period",
+    "periods": "JULE: NMI (geometric) and clusters left after each period, per seed and switch, with the published final NMI",
+    "period-clusters": "JULE: example clusters over the periods (rows: final clusters; each cell: the cluster of that period holding the "
+                       "row's red-framed image, its size and majority class)"}
 
-def make_figures(runs:Iterable[str|Path], # finished run folders
+def _from_confusion(table) -> tuple[np.ndarray, np.ndarray]:
+    "Labels and predictions with exactly this confusion matrix (for figures of runs whose predictions are not at hand)."
+    table = np.asarray(table, np.int64)
+    i, j = np.nonzero(table)
+    return np.repeat(i, table[i, j]), np.repeat(j, table[i, j])
+
+def _suffix_profile(name:str) -> str:
+    return name if "@" not in name else name.replace("@", " (profile ") + ")"
+
+def make_figures(runs:Iterable[str|Path], # finished run folders (any profiles)
                  out_dir:str|Path, # where the figures go
-                 load_data:Callable[[str], ImageDataset]|None=None, # dataset name -> dataset, for the sample grids (None: no grids)
+                 load_data:Callable[[str], ImageDataset|None]|None=None, # dataset name -> dataset (None: not available), for the image grids
                  max_points:int=2000, # t-SNE subsample (0: no t-SNE)
                  tsne_iter:int=1000, # t-SNE iterations
+                 published:Sequence[Published|dict]|None=None, # for JULE's reference lines (default: PUBLISHED)
                 ) -> dict[str, tuple[Path, Path]]:
     "Every figure of the report for these runs; returns {name: (png, svg)}."
     runs = sorted(Path(r) for r in runs)
     if not runs: raise ConfigError("make_figures needs at least one finished run")
     out_dir = Path(out_dir)
-    evals = [evaluate_run(r) for r in runs]
-    groups: dict[tuple, list] = defaultdict(list)
-    for r, e in zip(runs, evals): groups[(e["method"], e["dataset"])].append((e["seed"] if e["seed"] is not None else math.inf, str(r), r, e))
-    figures = {}
-    for dataset in sorted({d for _, d in groups}):
-        curves = {m: [read_history(r) for *_, r, _ in sorted(g)] for (m, d), g in sorted(groups.items()) if d == dataset}
-        figures[f"curves-{dataset}"] = plot_training_curves(curves, out_dir/f"curves-{dataset}", title=f"training on {dataset}")
-    figures["nmi-vs-time"] = plot_nmi_vs_time(evals, out_dir/"nmi-vs-time")
-    datasets = {}
-    for (method, dataset), g in sorted(groups.items()):
-        *_, run_dir, ev = sorted(g)[0]
-        name, what = f"{method}-{dataset}", f"{method} on {dataset}, {run_dir.name}"
-        arrays = load_predictions(run_dir)
-        data = None
-        if load_data is not None:
-            if dataset not in datasets: datasets[dataset] = load_data(dataset)
-            data = datasets[dataset]
+    evals = [read_eval(r) for r in runs]
+    groups: dict[tuple, list] = defaultdict(list)   # (profile, method, dataset, tag) -> [(seed order, name, folder, eval)]
+    for r, e in zip(runs, evals): groups[(e.get("profile") or "default", e["method"], e["dataset"], e.get("tag") or "")].append((_seed_order(e["seed"]), str(r), r, e))
+    order = lambda k: (profile_rank(k[0]), k[1], k[2], _tag_rank(k[3]))
+    keys = sorted(groups, key=order)
+    datasets, figures = {}, {}
+    def data_for(name):
+        if load_data is None: return None
+        if name not in datasets: datasets[name] = load_data(name)
+        return datasets[name]
+    for profile, dataset in sorted({(k[0], k[2]) for k in keys if not k[3]}, key=lambda pd: (profile_rank(pd[0]), pd[1])):
+        curves = {k[1]: [read_history(r) for *_, r, _ in sorted(groups[k])] for k in keys if (k[0], k[2], k[3]) == (profile, dataset, "")}
+        name = f"curves-{dataset}" + ("" if profile == "default" else f"@{profile}")
+        figures[name] = plot_training_curves(curves, out_dir/name, title=f"training on {dataset}" + ("" if profile == "default" else f" (profile {profile})"))
+    untagged = [e for e in evals if not e.get("tag")]
+    if any(e["cost"].get("train_time_s") and e["metrics"].get("nmi") is not None for e in untagged):
+        figures["nmi-vs-time"] = plot_nmi_vs_time(untagged, out_dir/"nmi-vs-time")
+    for k in keys:
+        profile, method, dataset, tag = k
+        if tag: continue
+        *_, run_dir, ev = sorted(groups[k])[0]
+        name, what = group_key(method, dataset, "", profile), f"{method} on {dataset}, {run_dir.name}" + ("" if profile == "default" else f" (profile {profile})")
+        arrays = load_predictions(run_dir) if (run_dir/"predictions.npz").is_file() else None
+        labels, pred = (arrays["labels"], arrays["pred"]) if arrays is not None else _from_confusion(ev["confusion"])
+        data = data_for(dataset) if arrays is not None else None
+        if data is not None and len(data) != len(labels): data = None
         class_names = data.class_names if data is not None else None
-        figures[f"confusion-{name}"] = plot_confusion(arrays["labels"], arrays["pred"], out_dir/f"confusion-{name}", class_names, title=f"confusion: {what}")
-        figures[f"sizes-{name}"] = plot_cluster_sizes(arrays["pred"], out_dir/f"sizes-{name}", arrays["labels"], ev["n_clusters"], title=f"cluster sizes: {what}")
-        if max_points and "features" in arrays:
-            figures[f"tsne-{name}"] = plot_tsne(arrays["features"], arrays["labels"], arrays["pred"], out_dir/f"tsne-{name}", max_points,
+        figures[f"confusion-{name}"] = plot_confusion(labels, pred, out_dir/f"confusion-{name}", class_names, title=f"confusion: {what}")
+        figures[f"sizes-{name}"] = plot_cluster_sizes(pred, out_dir/f"sizes-{name}", labels, ev["n_clusters"], title=f"cluster sizes: {what}")
+        if max_points and arrays is not None and "features" in arrays:
+            figures[f"tsne-{name}"] = plot_tsne(arrays["features"], labels, pred, out_dir/f"tsne-{name}", max_points,
                                                 class_names=class_names, max_iter=tsne_iter, title=f"t-SNE: {what}")
         if data is not None:
-            figures[f"samples-{name}"] = plot_cluster_samples(data, arrays["pred"], out_dir/f"samples-{name}", title=f"samples: {what}")
+            figures[f"samples-{name}"] = plot_cluster_samples(data, pred, out_dir/f"samples-{name}", title=f"samples: {what}")
         history = read_history(run_dir)
         if any("period" in r or "n_clusters_current" in r for r in history):
             figures[f"jule-trajectory-{name}"] = plot_jule_trajectory(history, out_dir/f"jule-trajectory-{name}", title=f"JULE: {what}")
+    for profile, dataset in sorted({(k[0], k[2]) for k in keys if k[1] == "jule"}, key=lambda pd: (profile_rank(pd[0]), pd[1])):
+        name, where = group_key("jule", dataset, "", profile), "" if profile == "default" else f" (profile {profile})"
+        members = [m for k in keys if (k[0], k[1], k[2]) == (profile, "jule", dataset) for m in sorted(groups[k])]
+        lines = [dict(seed=e["seed"], tag=e.get("tag") or "", history=read_history(r), rc=e["metrics"].get("rc_nmi_geo")) for *_, r, e in members]
+        if any(period_records(l["history"]) for l in lines):
+            figures[f"periods-{name}"] = plot_jule_periods(lines, out_dir/f"periods-{name}", jule_published_nmi(dataset, published),
+                                                           title=f"JULE on {dataset}: NMI per period{where}")
+        first = next((r for *_, r, e in members if not e.get("tag") and (r/"predictions.npz").is_file()), None)
+        if first is None: continue
+        with np.load(first/"predictions.npz") as z: period_labels = z["period_labels"] if "period_labels" in z.files else None
+        data = data_for(dataset) if period_labels is not None else None
+        if data is not None and len(data) == period_labels.shape[1]:
+            figures[f"period-clusters-{name}"] = plot_period_clusters(data, period_labels, out_dir/f"period-clusters-{name}",
+                                                                      title=f"JULE: example clusters over the periods, {first.name}{where}")
     return figures
 
 # %% ../nbs/20_report.ipynb #bb489d84
-OFFLINE_DATASETS = ("cifar10", "mnist", "mnist-test", "usps", "digits")   # obtainable here (DATASETS.md §2); every other needs a download
+OFFLINE_DATASETS = ("cifar10", "mnist", "mnist-test", "usps", "coil20", "cmu-pie", "digits")   # obtainable here (DATASETS.md §2); every other needs a download
 
 DATA_NOTES = {  # what each of our datasets is, and how it differs from the papers' data
     "cifar10": "CIFAR-10 (JPEG-q75 copy): all 60,000 images re-saved as JPEG quality 75; the papers used the lossless originals",
     "usps": "USPS (9,298), not JULE's 11,000-image variant: not directly comparable with JULE's USPS rows",
     "mnist": "MNIST-full (70,000): exact, as in JULE", "mnist-test": "MNIST-test (10,000): exact, as in JULE",
+    "coil20": "COIL-20 processed (1,440 images, 128×128 grey): as in JULE",
+    "cmu-pie": "CMU-PIE (2,856 images of 68 subjects, 32×32 grey): JULE's setting",
     "digits": "digits (scikit-learn 8×8, 1,797 images): not in any paper; the CPU smoke test",
 }
-DATA_CAVEATS = {"usps": "not JULE's 11,000-image USPS"}   # appended to the data column of comparison rows
+DATA_CAVEATS = {"usps": "JULE's paper used 11,000 images"}   # appended to the data column of comparison rows
 
 METHOD_NOTES = {  # caveats on our implementation of a method, shown with its comparisons
     "cdc": "our `cdc` is CDC-R, a reconstruction from the abstract: RESULTS.md says it is not comparable with CDC until the paper's method is confirmed",
     "simclr": "compared with CC's Table 4 'ICH only' (k-means on the instance-head space); our SimCLR clusters the backbone features",
+    "jule": "our `jule` follows JULE.torch with the paper's γ = 2, exact affinity updates, full neighbour lists and a bounded negative sampler; "
+            "runs with JULE.torch's own choices (its official switches) are in the switches table, never in these rows. Where JULE-RC ends below "
+            "the paper, `nbs/benchmarks/jule_gaps.ipynb` re-clusters the run's features and follows its last merges "
+            "(`benchmarks/jule_gaps.json`; explained in the JULE notebook, section *The `jule` profile*)",
 }
 _PREFIX = {"pred": "", "kmeans": "kmeans_", "rc": "rc_"}
 
 def _as_published(r) -> Published: return r if isinstance(r, Published) else Published(**r)
+
+def our_groups(aggregated:Mapping[str, dict], # the output of `aggregate`
+               method:str, dataset:str,
+              ) -> list[dict]:
+    "Our groups of runs of `method` on `dataset` in our default configuration (no tag), one per profile, in profile order."
+    return sorted((a for a in aggregated.values() if (a["method"], a["dataset"]) == (method, dataset) and not a.get("tag")),
+                  key=lambda a: profile_rank(a.get("profile") or "default"))
+
+def _cost(agg:dict) -> dict:
+    c = agg["cost"]
+    return dict(train_time_s=c["train_time_s"]["mean"], images_per_s=c["images_per_s"]["mean"], devices=agg["devices"],
+                wall_time_s=(c.get("wall_time_s") or {}).get("mean"), peak_rss_gib=(c.get("peak_rss_gib") or {}).get("mean"))
 
 def comparison_table(published:Sequence[Published|dict], # published rows (e.g. deepclust_nb.published.PUBLISHED)
                      aggregated:Mapping[str, dict], # the output of `aggregate`
@@ -514,22 +844,23 @@ def comparison_table(published:Sequence[Published|dict], # published rows (e.g. 
                      tables:Sequence[str]|None=None, # only these tables of the paper (default: all)
                      reproduced_only:bool=False, # keep only rows one of our methods reproduces
                     ) -> list[dict]:
-    "One dict per published row of `paper`: published value and status, our mean ± std with the matching NMI, difference, seeds, cost and data."
+    "One dict per published row of `paper` (one per profile that ran it): published value and status, our mean ± std with the matching NMI, difference, seeds, cost and data."
     rows = [_as_published(r) for r in published]
     check_choice("paper", paper, sorted({r.paper for r in rows}))
     rows = [r for r in rows if r.paper == paper and (tables is None or r.table in tables) and (r.ours or not reproduced_only)]
     out = []
     for p in rows:
-        row = dict(paper=p.paper, table=p.table, method=p.method, setting=p.setting, dataset=p.dataset, metric=p.metric, nmi=p.nmi,
-                   published=p.value, printed=p.printed, unit=p.unit, status=p.status, source=p.source, note=p.note,
-                   ours_method=p.ours, prediction=p.prediction, state="compared", ours=None, ours_geo=None, diff=None, diff_geo=None,
-                   n_seeds=0, cost=None, data=None)
-        agg = aggregated.get(f"{p.ours}-{p.dataset}") if p.ours else None
-        if p.ours is None: row["state"] = "baseline"
-        elif agg is None: row["state"] = "not run" if p.dataset in OFFLINE_DATASETS else "not run offline"
-        else:
-            base = _PREFIX[p.prediction] + p.metric
-            keys = [base] if p.metric != "nmi" else [base + "_geo"] if p.nmi == "geometric" else [base, base + "_geo"] if p.nmi == "unknown" else [base]
+        base = dict(paper=p.paper, table=p.table, method=p.method, setting=p.setting, dataset=p.dataset, metric=p.metric, nmi=p.nmi,
+                    published=p.value, printed=p.printed, unit=p.unit, status=p.status, source=p.source, note=p.note,
+                    ours_method=p.ours, prediction=p.prediction, state="compared", profile=None, ours=None, ours_geo=None, diff=None, diff_geo=None,
+                    n_seeds=0, cost=None, data=None)
+        aggs = our_groups(aggregated, p.ours, p.dataset) if p.ours else []
+        if p.ours is None: out.append({**base, "state": "baseline"}); continue
+        if not aggs: out.append({**base, "state": "not run" if p.dataset in OFFLINE_DATASETS else "not run offline"}); continue
+        for agg in aggs:
+            row = dict(base, profile=agg.get("profile") or "default")
+            key = _PREFIX[p.prediction] + p.metric
+            keys = [key] if p.metric != "nmi" else [key + "_geo"] if p.nmi == "geometric" else [key, key + "_geo"] if p.nmi == "unknown" else [key]
             stats = [agg["metrics"].get(k) for k in keys]
             if any(s is None or s["n"] == 0 for s in stats): row["state"] = "no prediction"
             else:
@@ -537,21 +868,21 @@ def comparison_table(published:Sequence[Published|dict], # published rows (e.g. 
                 if p.value is not None:
                     row["diff"] = stats[0]["mean"] - p.value
                     if len(stats) > 1: row["diff_geo"] = stats[1]["mean"] - p.value
-            row.update(n_seeds=agg["n_seeds"], data="; ".join(x for x in (agg["variant"], DATA_CAVEATS.get(p.dataset)) if x),
-                       cost=dict(train_time_s=agg["cost"]["train_time_s"]["mean"], images_per_s=agg["cost"]["images_per_s"]["mean"],
-                                 devices=agg["devices"]))
-        out.append(row)
+            row.update(n_seeds=agg["n_seeds"], data="; ".join(x for x in (agg["variant"], DATA_CAVEATS.get(p.dataset)) if x), cost=_cost(agg))
+            out.append(row)
     return out
 
 # %% ../nbs/20_report.ipynb #285a9534
-COLUMNS = ("Method", "Dataset", "Metric", "NMI variant", "Published", "Status", "Ours (mean ± std)", "Seeds", "Ours − published",
-           "Ours: cost", "Ours: data")
+COLUMNS = ("Method", "Dataset", "Metric", "NMI variant", "Published", "Status", "Ours: profile", "Ours (mean ± std)", "Seeds",
+           "Ours − published", "Ours: cost", "Ours: data")
 FULL_COLUMNS = COLUMNS + ("Published: source and notes",)   # the tables/ files also say where each published number comes from
-_STATE_TEXT = {"baseline": "not reproduced (baseline)", "not run": "not run", "not run offline": "not run (data not available offline)"}
+_STATE_TEXT = {"baseline": "not re-run (published baseline)", "not run": "not run", "not run offline": "not run (data not available offline)"}
 
 def _fmt(v:float|None, digits:int=3) -> str: return "–" if v is None else f"{v:.{digits}f}"
 def _signed(v:float|None) -> str: return "–" if v is None else f"{v:+.3f}"
 def _pm(s:dict) -> str: return _fmt(s["mean"]) + (f" ± {_fmt(s['std'])}" if s.get("std") is not None else "")
+
+def _gib(v:float|None) -> str: return "–" if v is None else f"{v:.2f} GiB" if v < 10 else f"{v:.1f} GiB"
 
 def format_duration(seconds:float|None) -> str:
     "A duration as s, min or h."
@@ -573,11 +904,13 @@ def format_row(row:dict, # a comparison_table row
     cost = row["cost"]
     cost_text = "–" if not cost else ", ".join(x for x in (
         f"{format_duration(cost['train_time_s'])} train" if cost["train_time_s"] is not None else "",
+        f"{format_duration(cost['wall_time_s'])} wall" if cost.get("wall_time_s") is not None else "",
+        f"{_gib(cost['peak_rss_gib'])} peak" if cost.get("peak_rss_gib") is not None else "",
         f"{cost['images_per_s']:,.0f} img/s" if cost["images_per_s"] is not None else "", "/".join(cost["devices"])) if x)
     published_text = "?" if row["published"] is None else _fmt(row["published"]) + (f" ({row['printed']}{'' if row['printed'].endswith('%') else ' %'})" if row["unit"] == "percent" else "")
     return dict(zip(FULL_COLUMNS, (
         row["method"] + (f" ({row['setting']})" if row["setting"] else ""), DATASET_NAMES.get(row["dataset"], row["dataset"]), row["metric"].upper(),
-        {"n/a": "–"}.get(row["nmi"], row["nmi"]), published_text, row["status"], ours,
+        {"n/a": "–"}.get(row["nmi"], row["nmi"]), published_text, row["status"], row.get("profile") or "–", ours,
         str(row["n_seeds"]) if row["n_seeds"] else "–", diff, cost_text, row["data"] or "–",
         "; ".join(x for x in (row["source"], row["note"]) if x) or "–")))
 
@@ -610,8 +943,11 @@ def to_latex(rows:Sequence[dict], # comparison_table rows
                       r"\end{tabular}", r"\end{table}"]) + "\n"
 
 # %% ../nbs/20_report.ipynb #e1a59a11
-RUN_COLUMNS = ("Method", "Dataset", "Data used", "Seeds", "NMI (arith.)", "NMI (geo.)", "ACC", "ARI", "k-means NMI", "k-means ACC",
-               "Clusters used", "Train time", "Images/s", "Device")
+RUN_COLUMNS = ("Profile", "Method", "Dataset", "Data used", "Seeds", "NMI (arith.)", "NMI (geo.)", "ACC", "ARI", "k-means NMI", "k-means ACC",
+               "Clusters used", "Train time", "Wall time", "Peak memory", "Images/s", "Device")
+JULE_DATASETS = ("coil20", "coil100", "usps", "mnist-test", "mnist", "umist", "frgc", "cmu-pie", "ytf")   # JULE's order
+
+def _dataset_rank(d:str) -> tuple: return (JULE_DATASETS.index(d) if d in JULE_DATASETS else len(JULE_DATASETS), d)
 
 def _clusters_used(a:dict) -> str:
     "Non-empty clusters of the prediction out of K (mean over seeds), flagged when a seed collapsed to one cluster."
@@ -620,18 +956,94 @@ def _clusters_used(a:dict) -> str:
     text = f"{used['mean']:.3g} of {a.get('n_clusters', '?')}"
     return text + (f" (collapsed: {len(a['collapsed_runs'])} of {a['n_seeds']} seeds)" if a.get("collapsed_runs") else "")
 
+def _stat(a:dict, k:str) -> str: return _pm(a["metrics"][k]) if a["metrics"].get(k, {}).get("n") else "–"
+def _mean_cost(a:dict, k:str) -> float|None: return (a["cost"].get(k) or {}).get("mean")
+
+def _group_order(a:dict) -> tuple:
+    return (profile_rank(a.get("profile") or "default"), a["method"], a["dataset"], _tag_rank(a.get("tag") or ""))
+
 def runs_table(aggregated:Mapping[str, dict], # the output of `aggregate`
               ) -> list[dict[str, str]]:
-    "Our runs as display rows (mean ± std over seeds), one per (method, dataset)."
-    def m(a, k): return _pm(a["metrics"][k]) if a["metrics"].get(k, {}).get("n") else "–"
+    "Our runs as display rows (mean ± std over seeds), one per group, grouped by profile; a switch tag follows the method."
     rows = []
-    for key, a in sorted(aggregated.items()):
-        ips = a["cost"]["images_per_s"]["mean"]
-        rows.append(dict(zip(RUN_COLUMNS, (a["method"], DATASET_NAMES.get(a["dataset"], a["dataset"]), a["variant"] or "–", str(a["n_seeds"]),
-                                           m(a, "nmi"), m(a, "nmi_geo"), m(a, "acc"), m(a, "ari"), m(a, "kmeans_nmi"), m(a, "kmeans_acc"),
-                                           _clusters_used(a), format_duration(a["cost"]["train_time_s"]["mean"]), "–" if ips is None else f"{ips:,.0f}",
-                                           "/".join(a["devices"]) or "–"))))
+    for a in sorted(aggregated.values(), key=_group_order):
+        ips = _mean_cost(a, "images_per_s")
+        rows.append(dict(zip(RUN_COLUMNS, (a.get("profile") or "default", a["method"] + (f" [switch: {a['tag']}]" if a.get("tag") else ""),
+                                           DATASET_NAMES.get(a["dataset"], a["dataset"]), a["variant"] or "–", str(a["n_seeds"]),
+                                           _stat(a, "nmi"), _stat(a, "nmi_geo"), _stat(a, "acc"), _stat(a, "ari"), _stat(a, "kmeans_nmi"), _stat(a, "kmeans_acc"),
+                                           _clusters_used(a), format_duration(_mean_cost(a, "train_time_s")), format_duration(_mean_cost(a, "wall_time_s")),
+                                           _gib(_mean_cost(a, "peak_rss_gib")), "–" if ips is None else f"{ips:,.0f}", "/".join(a["devices"]) or "–"))))
     return rows
+
+SWITCH_COLUMNS = ("Dataset", "Profile", "Configuration", "Seeds", "RC NMI (geo.)", "RC: switch − ours", "SF NMI (geo.)", "SF: switch − ours")
+
+def _paired(a:dict, base:dict|None, key:str) -> str:
+    "Difference of `key` from our default: the mean over the seeds both have (paired), else the difference of the means."
+    if base is None or not a["metrics"].get(key, {}).get("n") or not base["metrics"].get(key, {}).get("n"): return "–"
+    mine, theirs = a.get("by_seed") or {}, base.get("by_seed") or {}
+    common = [s for s in mine if key in mine[s] and key in theirs.get(s, {})]
+    if common:
+        d = float(np.mean([mine[s][key] - theirs[s][key] for s in common]))
+        return f"{d:+.3f} (paired, {len(common)} seed{'s' if len(common) > 1 else ''})"
+    return f"{a['metrics'][key]['mean'] - base['metrics'][key]['mean']:+.3f} (unpaired)"
+
+def switches_table(aggregated:Mapping[str, dict], # the output of `aggregate`
+                   method:str="jule",
+                  ) -> list[dict[str, str]]:
+    "JULE.torch's official switches against our default per dataset (and profile): RC and SF NMI (geometric), seeds, difference from our default; a switch without runs says 'not run'."
+    groups = [a for a in aggregated.values() if a["method"] == method]
+    rows = []
+    for profile in sorted({a.get("profile") or "default" for a in groups if a.get("tag")}, key=profile_rank):
+        mine = [a for a in groups if (a.get("profile") or "default") == profile]
+        for d in sorted({a["dataset"] for a in mine}, key=_dataset_rank):
+            by_tag = {a.get("tag") or "": a for a in mine if a["dataset"] == d}
+            base = by_tag.get("")
+            for tag in ["", *SWITCH_TAGS, *sorted(set(by_tag) - set(SWITCH_TAGS) - {""})]:
+                a, label = by_tag.get(tag), OUR_JULE_DEFAULT if not tag else f"`{tag}`: {SWITCH_TAGS.get(tag, 'a tagged variant')}"
+                cells = ("–", "not run", "–", "not run", "–") if a is None else (
+                    str(a["n_seeds"]), _stat(a, "rc_nmi_geo"), "(reference)" if not tag else _paired(a, base, "rc_nmi_geo"),
+                    _stat(a, "nmi_geo"), "(reference)" if not tag else _paired(a, base, "nmi_geo"))
+                rows.append(dict(zip(SWITCH_COLUMNS, (DATASET_NAMES.get(d, d), profile, label, *cells))))
+    return rows
+
+OTHER_COLUMNS = ("Algorithm", "Images clustered", "Raw pixels: NMI (geo.)", "Raw pixels: NMI (arith.)", "Raw pixels: ACC",
+                 "JULE features: NMI (geo.)", "JULE features: NMI (arith.)", "JULE features: ACC", "Runs (raw; features)", "Time (raw; features)")
+_ALGORITHM_NAMES = {"kmeans": "k-means (scikit-learn)", "spectral": "spectral clustering (scikit-learn)", "agglomerative": "agglomerative, Ward (scikit-learn)"}
+
+def other_algorithms_tables(aggregated:Mapping[str, dict], # the output of `aggregate`
+                            method:str="jule",
+                           ) -> dict[str, list[dict[str, str]]]:
+    "Per group of our default runs with other-algorithms results: each algorithm on raw pixels and on the learned features (mean ± std over the runs that have it)."
+    out = {}
+    for a in sorted(aggregated.values(), key=lambda a: (profile_rank(a.get("profile") or "default"), _dataset_rank(a["dataset"]))):
+        oa = a.get("other_algorithms") or {}
+        if a["method"] != method or a.get("tag") or not (oa.get("raw") or oa.get("features")): continue
+        raw, feats = oa.get("raw") or {}, oa.get("features") or {}
+        def v(x, m): return "not computed" if x is None else _pm(x[m]) if x[m]["n"] else "–"
+        def t(x): return "–" if x is None or not x["time_s"]["n"] else format_duration(x["time_s"]["mean"])
+        rows = []
+        for algo in [x for x in OTHER_ALGORITHMS if x in raw or x in feats]:
+            r, f = raw.get(algo), feats.get(algo)
+            n, total = (r or f)["n_images"], (r or f)["n_total"]
+            rows.append(dict(zip(OTHER_COLUMNS, (_ALGORITHM_NAMES[algo], f"{n:,} of {total:,} (seeded subsample)" if n < total else f"all {total:,}",
+                                                 v(r, "nmi_geo"), v(r, "nmi"), v(r, "acc"), v(f, "nmi_geo"), v(f, "nmi"), v(f, "acc"),
+                                                 f"{r['nmi']['n'] if r else 0}; {f['nmi']['n'] if f else 0}", f"{t(r)}; {t(f)}"))))
+        if a["metrics"].get("rc_nmi_geo", {}).get("n"):
+            rows.append(dict(zip(OTHER_COLUMNS, ("JULE's own agglomeration (JULE-RC), for reference", "all", "–", "–", "–", _stat(a, "rc_nmi_geo"),
+                                                 _stat(a, "rc_nmi"), _stat(a, "rc_acc"), f"0; {a['metrics']['rc_nmi_geo']['n']}", "–"))))
+        out[group_key(a["method"], a["dataset"], "", a.get("profile") or "default")] = rows
+    return out
+
+JULE_NMI_COLUMNS = ("Method", "Dataset", "NMI variant", "Published", "Status", "Ours: profile", "Ours (mean ± std)", "Seeds", "Ours − published",
+                    "Ours: cost", "Ours: data")
+
+def jule_nmi_rows(rows:Sequence[dict], # comparison_table rows of paper JULE
+                 ) -> list[dict]:
+    "JULE's NMI table: per dataset, its own SF and RC rows (with ours) then the published baselines, in JULE's dataset order."
+    tables = ("own datasets (§5.1)", "baselines (§5.2)")
+    keep = [r for r in rows if r["metric"] == "nmi" and r["table"] in tables]
+    return sorted(keep, key=lambda r: (_dataset_rank(r["dataset"]), tables.index(r["table"]), r["method"] != "JULE", r["setting"] != "SF",
+                                       profile_rank(r["profile"] or "default")))
 
 def _simple_markdown(rows:Sequence[dict[str, str]], columns:Sequence[str]) -> str:
     return "\n".join(["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|",
@@ -644,7 +1056,7 @@ def _simple_latex(rows:Sequence[dict[str, str]], columns:Sequence[str], caption:
 
 def _caption(name:str) -> str:
     kind = max((k for k in FIGURE_KINDS if name == k or name.startswith(k + "-")), key=len, default=None)
-    return name if kind is None else FIGURE_KINDS[kind] + (f": {name[len(kind) + 1:]}" if name != kind else "")
+    return _suffix_profile(name) if kind is None else FIGURE_KINDS[kind] + (f": {_suffix_profile(name[len(kind) + 1:])}" if name != kind else "")
 
 def _collapse_notes(aggregated:Mapping[str, dict]) -> list[str]:
     "README lines naming every run whose prediction collapsed to a single cluster (none: one line saying so)."
@@ -687,6 +1099,40 @@ def _write_text(path:Path, text:str) -> Path:
     with atomic_write(path, "w") as f: f.write(text)
     return path
 
+def _jule_sections(aggregated:Mapping[str, dict], out_dir:Path, written:dict) -> list[str]:
+    "README lines of JULE's switches table and other-algorithms tables (their tables/ files go into `written`)."
+    md = ["#### JULE.torch's official switches", "",
+          "Places where JULE's official Torch code (`jwyang/JULE.torch`) differs from the paper and from our default (METHODS.md §5.8–5.9), "
+          "each run as a tagged variant of our JULE; `official` turns on all four. NMI is geometric (JULE's), mean ± std over seeds; the "
+          "difference is switch minus our default, averaged over the seeds both have (paired), so it shows which choice moves which number. "
+          "These runs are never pooled into the rows above.", ""]
+    rows = switches_table(aggregated)
+    if rows:
+        written["tables/JULE-switches.md"] = _write_text(out_dir/"tables"/"JULE-switches.md", "# JULE.torch's official switches\n\n" + _simple_markdown(rows, SWITCH_COLUMNS))
+        written["tables/JULE-switches.tex"] = _write_text(out_dir/"tables"/"JULE-switches.tex", _simple_latex(rows, SWITCH_COLUMNS, "JULE.torch's official switches against our default (NMI geometric)"))
+    md += [_simple_markdown(rows, SWITCH_COLUMNS) if rows else "No run with a switch tag yet.\n", ""]
+    md += ["#### Other clustering algorithms on JULE's learned features", "",
+           "The paper's transfer experiment (its own table could not be obtained, RESULTS.md §5.5; ours stand alone): scikit-learn's k-means "
+           "(`n_init=10`), spectral clustering (symmetrised 10-nearest-neighbour graph, `cluster_qr` labels) and Ward agglomerative clustering "
+           "(restricted to the same 10-NN graph), with K = the number of classes, on the raw pixels (flattened, /255, L2-normalised, as JULE's "
+           "first period sees them) and on the final features of our default JULE runs (L2-normalised). Features: mean ± std over the seeds. "
+           "Raw pixels do not depend on the run: they are clustered once per dataset, in the seed-0 run. Above 10,000 images (MNIST-full), "
+           "spectral and Ward clustering use a fixed random subsample of 10,000 images (seed 0, the same for pixels and features) and are "
+           "scored on it; k-means uses all images. Time: mean wall time of the algorithm (kNN graph included) on this machine.", ""]
+    tables = other_algorithms_tables(aggregated)
+    for key, rows in tables.items():
+        a = aggregated[key]
+        md += [f"##### {DATASET_NAMES.get(a['dataset'], a['dataset'])} (profile {a.get('profile') or 'default'})", "", _simple_markdown(rows, OTHER_COLUMNS)]
+    if tables:
+        body = [f"## {DATASET_NAMES.get(aggregated[k]['dataset'], aggregated[k]['dataset'])} (profile {aggregated[k].get('profile') or 'default'})\n\n"
+                + _simple_markdown(rows, OTHER_COLUMNS) for k, rows in tables.items()]
+        written["tables/JULE-other-algorithms.md"] = _write_text(out_dir/"tables"/"JULE-other-algorithms.md",
+                                                                 "# Other clustering algorithms on JULE's learned features\n\n" + "\n".join(body))
+        written["tables/JULE-other-algorithms.tex"] = _write_text(out_dir/"tables"/"JULE-other-algorithms.tex", "\n".join(
+            _simple_latex(rows, OTHER_COLUMNS, f"Other clustering algorithms on raw pixels and JULE's features: {k}") for k, rows in tables.items()))
+    else: md += ["No JULE run has other-algorithms results yet (the evaluate stage computes them).", ""]
+    return md
+
 def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
                  aggregated:Mapping[str, dict], # the output of `aggregate`
                  published:Sequence[Published|dict]|None=None, # published rows (default: PUBLISHED)
@@ -694,7 +1140,7 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
                  papers:Sequence[str]|None=None, # which papers, in order (default: all of PAPERS)
                  title:str="deepclust_nb: results", # the README's title
                 ) -> dict[str, Path]:
-    "Write README.md, tables/<paper>.md|.tex, tables/runs.md|.tex and metrics.json; return their paths."
+    "Write README.md, tables/<paper>.md|.tex, tables/runs.md|.tex (JULE-switches and JULE-other-algorithms too once runs have them) and metrics.json; return their paths."
     out_dir = Path(out_dir)
     rows_pub = [_as_published(r) for r in (PUBLISHED if published is None else published)]
     papers = list(papers or PAPERS)
@@ -710,8 +1156,11 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
     md = [f"# {title}", "",
           "> Generated by `deepclust_nb.report.write_report` from the runs under `reports/runs/`; do not edit by hand. "
           "Published numbers: `deepclust_nb.published` (transcribed from RESULTS.md).", "",
-          "## Our runs", "", "Mean ± std over seeds (sample std; a single seed shows the value alone). NMI in both normalisations; "
-          "k-means: k-means on the backbone features of the same model.", "",
+          "## Our runs", "", "Every finished run under `reports/runs/`, of every profile that has been run, grouped by the profile that made it "
+          "(its `run.json`; older runs without one belong to `default`). Mean ± std over seeds (sample std; a single seed shows the value "
+          "alone). NMI in both normalisations; k-means: k-means on the backbone features of the same model. `[switch: …]` marks JULE runs "
+          "with one of JULE.torch's official switches (see the JULE section). Wall time and peak memory come from the benchmark files "
+          "`reports/benchmarks/<run>.json` where they exist.", "",
           _simple_markdown(runs_rows, RUN_COLUMNS) if runs_rows else "No finished runs.\n",
           *_collapse_notes(aggregated),
           "## Comparison with the published numbers", "",
@@ -719,8 +1168,9 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
           "printed value follows in brackets). Our NMI uses the normalisation of the published number: arithmetic for CC, SACC and CDEC, "
           "geometric for JULE's own numbers; where the source's normalisation is unknown both are shown, each with its difference. "
           "Status codes (RESULTS.md): V2 verified in two sources, S1 single source, README official README, U unverified, CONFLICT sources "
-          "disagree, ? not obtainable. Rows for datasets we have no run for are kept. Each paper's full table, baselines included, is in "
-          "`tables/<paper>.md` and `.tex`.", ""]
+          "disagree, ? not obtainable. Rows for datasets we have no run for are kept; a row run by several profiles appears once per "
+          "profile. Only runs of our default configuration enter these rows (no switch tags). Each paper's full table, baselines included, "
+          "is in `tables/<paper>.md` and `.tex`.", ""]
     for paper in papers:
         rows_all = comparison_table(rows_pub, aggregated, paper)
         written[f"tables/{paper}.md"] = _write_text(out_dir/"tables"/f"{paper}.md", f"# {paper}: {PAPERS[paper]['title']}\n\n" + "\n".join(
@@ -733,28 +1183,47 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
         md += [f"### {paper}: {PAPERS[paper]['title']}", ""]
         notes = sorted({METHOD_NOTES[r['ours_method']] for r in ours if r["ours_method"] in METHOD_NOTES})
         md += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
+        if paper == "JULE":
+            nmi_rows = jule_nmi_rows(rows_all)
+            md += ["#### NMI on JULE's datasets: published SF and RC beside ours", "",
+                   "JULE-SF: the clusters at the end of the joint process; JULE-RC: clustering re-run on the final features. Ours: geometric NMI "
+                   "(JULE's normalisation), mean ± std over the seeds of our default configuration, with the difference (ours − published), "
+                   "the cost (training and wall time per run, peak memory) and the data used. JULE's baselines (RESULTS.md §5.2, NMI "
+                   "normalisation unknown) are published numbers only, kept in the same table.", "",
+                   to_markdown(nmi_rows, JULE_NMI_COLUMNS), ""]
+            shown = {id(r) for r in nmi_rows}
+            ours = [r for r in ours if id(r) not in shown]
+            md += ["#### JULE's other published rows (ACC as reported by DEPICT, re-runs by DAC and DCC)", ""]
         md += [to_markdown(ours) if ours else "No row of this paper is reproduced by our methods.\n",
                f"Full table with the paper's baselines: [tables/{paper}.md](tables/{paper}.md) (LaTeX: `tables/{paper}.tex`).", ""]
+        if paper == "JULE": md += _jule_sections(aggregated, out_dir, written)
     md += _reliability_section(out_dir)
     md += ["## Cost", "", "CC states its training cost in GPU-hours on one TITAN RTX (RESULTS.md §8.1); the other papers state none. "
-           "Ours: mean training time per run (without evaluation).", "",
-           "| Method | Dataset | Published cost | Ours: train time | Ours: images/s | Ours: device |", "|---|---|---|---|---|---|"]
+           "Ours: mean training time per run (without evaluation), per profile.", "",
+           "| Method | Dataset | Published cost | Ours: profile | Ours: train time | Ours: images/s | Ours: device |", "|---|---|---|---|---|---|---|"]
     for c in PUBLISHED_COSTS:
-        a = aggregated.get(f"{c['method'].lower()}-{c['dataset']}")
-        ours_cost = (format_duration(a["cost"]["train_time_s"]["mean"]), _fmt(a["cost"]["images_per_s"]["mean"], 0), "/".join(a["devices"])) if a else ("not run", "–", "–")
-        md.append(f"| {c['method']} | {DATASET_NAMES[c['dataset']]} | ≈ {c['gpu_hours']} GPU-h ({c['hardware']}; {c['status']}) | " + " | ".join(ours_cost) + " |")
+        costs = [(a.get("profile") or "default", format_duration(a["cost"]["train_time_s"]["mean"]), _fmt(a["cost"]["images_per_s"]["mean"], 0),
+                  "/".join(a["devices"])) for a in our_groups(aggregated, c["method"].lower(), c["dataset"])] or [("–", "not run", "–", "–")]
+        md += [f"| {c['method']} | {DATASET_NAMES[c['dataset']]} | ≈ {c['gpu_hours']} GPU-h ({c['hardware']}; {c['status']}) | " + " | ".join(x) + " |" for x in costs]
     md += ["", "## Figures", ""]
-    for name, paths in figures.items():
-        png = Path(paths[0])
+    def profile_of(name): return name.rsplit("@", 1)[1] if "@" in name else "default"
+    def kind_of(name): return max((k for k in FIGURE_KINDS if name == k or name.startswith(k + "-")), key=len, default="")
+    kinds = list(FIGURE_KINDS)
+    ordered = sorted(figures, key=lambda n: (profile_rank(profile_of(n)), kinds.index(kind_of(n)) if kind_of(n) in kinds else len(kinds), n))
+    several = len({profile_of(n) for n in ordered}) > 1
+    for i, name in enumerate(ordered):
+        if several and (i == 0 or profile_of(name) != profile_of(ordered[i - 1])): md += [f"### Profile `{profile_of(name)}`", ""]
+        png = Path(figures[name][0])
         rel = png.relative_to(out_dir) if png.is_relative_to(out_dir) else png
-        md += [f"### {_caption(name)}", "", f"![{_caption(name)}]({rel.as_posix()})", ""]
+        md += [f"{'####' if several else '###'} {_caption(name)}", "", f"![{_caption(name)}]({rel.as_posix()})", ""]
     if not figures: md += ["No figures.", ""]
     md += ["## Data used", "", "Which data each of our numbers comes from (the variant recorded by the run), and how it differs from the papers' data:", ""]
     for d in sorted({a["dataset"] for a in aggregated.values()}):
         variants = sorted({a["variant"] for a in aggregated.values() if a["dataset"] == d})
         md.append(f"- **{DATASET_NAMES.get(d, d)}** (`{d}`): {'; '.join(v for v in variants if v) or 'variant not recorded'}"
                   + (f" — {DATA_NOTES[d]}" if d in DATA_NOTES else ""))
-    md += ["", "Obtainable offline here: CIFAR-10 (JPEG-q75 copy), MNIST (full and test, exact), USPS (9,298 variant) and scikit-learn's digits. "
+    md += ["", "Obtainable offline here: CIFAR-10 (JPEG-q75 copy), MNIST (full and test, exact), USPS (9,298 variant), COIL-20 (processed), "
+           "CMU-PIE (JULE's 32×32 setting) and scikit-learn's digits. "
            "Every other dataset of the papers needs its own download stage; its rows above read \"not run (data not available offline)\".", ""]
     written["README.md"] = _write_text(out_dir/"README.md", "\n".join(md))
     return written

@@ -28,7 +28,7 @@ def _train(out, wrapper=()):
 
 def _final(out):
     state = load_checkpoint(out/"checkpoint.pt")
-    return state, {k: v for k, v in json.loads((out/"metrics.json").read_text())["metrics"].items()}
+    return state, json.loads((out/"metrics.json").read_text())["metrics"]
 
 def _same_run(a, b):
     (sa, ma), (sb, mb) = _final(a), _final(b)
@@ -114,7 +114,7 @@ def test_bad_inputs_fail_clearly_and_leave_nothing_behind(tmp_path, isolated_dat
     cases = [
         (["train", "--method", "simclx"], "unknown method 'simclx'; accepted: cc, cdc, cdec, jule, sacc, simclr"),
         (["train", "--method", "cc", "--dataset", "cifar-11"], "unknown dataset 'cifar-11'; accepted:"),
-        (["profile", "huge", "--params", str(tmp_path/"params.yaml")], "unknown profile 'huge'; accepted: default, tiny, fast, paper"),
+        (["profile", "huge", "--params", str(tmp_path/"params.yaml")], "unknown profile 'huge'; accepted: default, tiny, fast, paper, jule"),
         ([*base, "--epochs", "0"], "epochs must be a positive integer, got 0"),
         ([*base, "--epochs", "-3"], "epochs must be a positive integer, got -3"),
         ([*base, "--batch-size", "4096"], "batch_size 4096 is larger than dataset 'digits' (1797 images)"),

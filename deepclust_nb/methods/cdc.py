@@ -17,11 +17,10 @@ from ..losses import marginal_entropy_gap
 from ..models import make_backbone
 from ..engine import Method, register_method, load_checkpoint, CheckpointError
 from ..distributed import global_batch
-from .cc import PAPER
+from .cc import PAPER, DIGITS
 
 # %% auto #0
-__all__ = ['DIGITS', 'sinkhorn', 'CDCNet', 'joint_contrast', 'soft_cross_entropy', 'swapped_prediction', 'load_backbone_weights',
-           'CDC']
+__all__ = ['sinkhorn', 'CDCNet', 'joint_contrast', 'soft_cross_entropy', 'swapped_prediction', 'load_backbone_weights', 'CDC']
 
 # %% ../../nbs/14_cdc.ipynb #e77939d3
 def sinkhorn(logits:Tensor, # (B, K) scores of B samples for K clusters
@@ -173,9 +172,6 @@ def load_backbone_weights(backbone:nn.Module, # the freshly built backbone to fi
     return backbone
 
 # %% ../../nbs/14_cdc.ipynb #f3aab38e
-DIGITS = dict(dataset="digits", backbone="tiny", stem="cifar", image_size=8, batch_size=256, epochs=50, lr=1e-3,
-              method_args=dict(min_scale=0.5, flip=False))
-
 @register_method("cdc")
 @dataclass
 class CDC(Method):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect, heapq, json, math, time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,22 +18,26 @@ from torch import nn, Tensor
 from ..core import RunConfig, ConfigError, atomic_write, check_choice, get_device, provenance, set_seed, write_json
 from ..data import ImageDataset
 from ..metrics import cluster_metrics, kmeans
-from ..models import JULE_ARCHS, JuleCNN, jule_cnn
+from ..models import JULE_ARCHS, JULE_FILTERS, JuleCNN, jule_cnn
 from ..engine import (Method, register_method, MetricsLog, save_checkpoint, load_checkpoint, run_identity, rng_state,
-                                 set_rng_state, save_predictions, CheckpointError, NonFiniteLossError, config_changes,
-                                 recover_checkpoint, remove_checkpoint, progress_bar)
+                                 set_rng_state, save_predictions, NonFiniteLossError, resume_or_start, progress_bar)
 from ..distributed import require_single_process
 
 # %% auto #0
-__all__ = ['JULE_DATASET_ARCHS', 'PAPER', 'jule_inputs', 'generic_pools', 'jule_model', 'KnnGraph', 'knn_graph',
+__all__ = ['JULE_DATASET_ARCHS', 'JULE_FACE_DATASETS', 'JULE_NATIVE_SIDE', 'FEATURE_MEMORY', 'PAPER', 'OFFICIAL_SWITCHES',
+           'STAGES', 'jule_inputs', 'generic_pools', 'resolve_arch', 'jule_model', 'KnnGraph', 'knn_graph',
            'initial_clusters', 'compact_labels', 'indicator', 'cluster_affinity', 'cluster_affinity_reference',
            'merge_scores', 'Agglomeration', 'agglomerate_reference', 'unroll_steps', 'cluster_means', 'nearest_other',
            'merge_isolated', 'cluster_period', 'recluster', 'triplet_indices', 'weighted_triplet_loss',
-           'batch_triplet_loss', 'weighted_triplet_loss_reference', 'inv_lr', 'extract_features', 'planned_periods',
-           'JULE']
+           'batch_triplet_loss', 'weighted_triplet_loss_reference', 'inv_lr', 'feature_batch_size', 'extract_features',
+           'planned_periods', 'JULE', 'jule_images']
 
 # %% ../../nbs/15_jule.ipynb #eb399fb4
-JULE_DATASET_ARCHS = {"mnist": "mnist", "mnist-test": "mnist", "usps": "usps", "coil20": "coil20", "coil100": "coil100"}
+JULE_DATASET_ARCHS = {"mnist": "mnist", "mnist-test": "mnist", "usps": "usps", "coil20": "coil20", "coil100": "coil100",
+                      "umist": "umist", "frgc": "frgc", "cmu-pie": "cmu-pie", "ytf": "ytf"}
+JULE_FACE_DATASETS = ("cmu-pie", "umist", "frgc", "ytf")   # JULE.torch's README: eta 0.2 for the face sets, 0.9 for the others
+JULE_NATIVE_SIDE = {"digits": 8, "usps": 16, "mnist": 28, "mnist-test": 28, "coil20": 128, "coil100": 128, "cmu-pie": 32,
+                    "umist": 112, "frgc": 32, "ytf": 55}   # image side JULE runs each dataset at (UMist: 112x92, its height)
 
 def jule_inputs(images:Tensor, # uint8 images (B, C, H, W)
                ) -> Tensor:
@@ -47,19 +52,36 @@ def generic_pools(size:int, # the smaller side of the input image
         pools.append(True); h = math.ceil((h - 4) / 2)
     return tuple(pools) or (False,)
 
+def _fits(arch:str, in_channels:int, image_size:tuple[int, int]) -> bool:
+    spec = JULE_ARCHS[arch]
+    return (spec["in_channels"], tuple(spec["image_size"])) == (in_channels, tuple(image_size))
+
+def resolve_arch(arch:str, # "auto", "generic" or a key of models.JULE_ARCHS
+                 dataset:str, # dataset name ("auto" looks it up in JULE_DATASET_ARCHS)
+                 in_channels:int, # image channels
+                 image_size:tuple[int, int], # (H, W) the network sees
+                ) -> str:
+    "The JULE network that runs: 'auto' gives the dataset's own JULE model when the images have its size, else 'generic'."
+    check_choice("JULE architecture", arch, ["auto", "generic", *JULE_ARCHS])
+    if arch == "auto":
+        own = JULE_DATASET_ARCHS.get(dataset)
+        return own if own is not None and _fits(own, in_channels, image_size) else "generic"
+    if arch != "generic" and not _fits(arch, in_channels, image_size):
+        spec = JULE_ARCHS[arch]
+        raise ConfigError(f"JULE architecture {arch!r} expects {spec['in_channels']}x{spec['image_size'][0]}x{spec['image_size'][1]} images, "
+                          f"got {in_channels}x{image_size[0]}x{image_size[1]}; use arch='generic' or 'auto'")
+    return arch
+
 def jule_model(arch:str, # "auto", "generic" or a key of models.JULE_ARCHS
-               dataset:str, # dataset name ("auto" picks JULE's model for mnist, mnist-test, usps, coil20, coil100)
+               dataset:str, # dataset name ("auto" picks JULE's model for it when the size matches)
                in_channels:int, # image channels
                image_size:tuple[int, int], # (H, W) of the images
               ) -> JuleCNN:
     "JULE's CNN for these images: the dataset's own JULE model, or the generic stack."
-    if arch == "auto": arch = JULE_DATASET_ARCHS.get(dataset, "generic")
+    arch = resolve_arch(arch, dataset, in_channels, image_size)
     if arch == "generic": return JuleCNN(in_channels, tuple(image_size), generic_pools(min(image_size)))
-    spec = JULE_ARCHS[check_choice("JULE architecture", arch, ["auto", "generic", *JULE_ARCHS])]
-    if (spec["in_channels"], tuple(spec["image_size"])) != (in_channels, tuple(image_size)):
-        raise ConfigError(f"JULE architecture {arch!r} expects {spec['in_channels']}x{spec['image_size'][0]}x{spec['image_size'][1]} images, "
-                          f"got {in_channels}x{image_size[0]}x{image_size[1]}; use arch='generic' or 'auto'")
     return jule_cnn(arch)
+
 
 # %% ../../nbs/15_jule.ipynb #74a91204
 @dataclass
@@ -76,28 +98,42 @@ class KnnGraph:
         return sp.csr_matrix((self.weights.double().cpu().numpy().ravel(), self.indices.cpu().numpy().ravel(),
                               np.arange(0, n * k + 1, k)), shape=(n, n))
 
+def _keep_nearest(vals:Tensor, idx:Tensor, new_vals:Tensor, new_idx:Tensor, k:int) -> tuple[Tensor, Tensor]:
+    "Merge two candidate lists per row and keep the k nearest, sorted."
+    v, pos = torch.cat([vals, new_vals], 1).topk(k, dim=1, largest=False, sorted=True)
+    return v, torch.cat([idx, new_idx], 1).gather(1, pos)
+
 def knn_graph(x:Tensor, # (n, d) features on any device
               k:int=20, # K_s, neighbours per sample
               a:float=1.0, # sigma^2 = a * mean squared distance to the K_s neighbours
               block_elements:int=1 << 24, # at most this many distances in one block (64 MB in float32)
              ) -> KnnGraph:
-    "JULE's directed K_s-NN graph on L2-normalised features, computed in blocks (never an n x n matrix)."
+    "JULE's exact directed K_s-NN graph on L2-normalised features, from symmetric blocks of distances (never an n x n matrix)."
     n = len(x)
     if not 1 <= k < n: raise ConfigError(f"K_s={k} neighbours need 1 <= K_s < n = {n} samples")
     if not a > 0: raise ConfigError(f"a must be positive, got {a!r}")
     x = F.normalize(x.detach().float().flatten(1), dim=1)
     sq = x.square().sum(1)  # 1, or 0 for an all-zero row
-    rows = max(1, block_elements // n)
-    idx, dist = [], []
-    for s in range(0, n, rows):
-        d = torch.addmm(sq[None], x[s:s + rows], x.T, alpha=-2).add_(sq[s:s + rows, None])  # |x_i|^2 + |x_j|^2 - 2 x_i.x_j
-        d[torch.arange(len(d), device=x.device), torch.arange(s, s + len(d), device=x.device)] = float("inf")  # no self-loops
-        v, i = d.topk(k, dim=1, largest=False, sorted=True)
-        dist.append(v); idx.append(i)
-    dist, idx = torch.cat(dist).clamp_(min=0), torch.cat(idx)
+    rows = max(1, math.isqrt(block_elements))   # blocks of rows x rows distances
+    starts = list(range(0, n, rows))
+    dist = torch.full((n, k), float("inf"), device=x.device)
+    idx = torch.zeros((n, k), dtype=torch.long, device=x.device)
+    for bi, s in enumerate(starts):
+        xi = x[s:s + rows]
+        for t in starts[bi:]:   # d(i, j) = d(j, i): each block pair once, used for its rows and for its columns
+            d = torch.addmm(sq[None, t:t + rows], xi, x[t:t + rows].T, alpha=-2).add_(sq[s:s + rows, None])  # |x_i|^2 + |x_j|^2 - 2 x_i.x_j
+            if t == s: d.fill_diagonal_(float("inf"))  # no self-loops
+            kk = min(k, d.shape[1])
+            v, j = d.topk(kk, dim=1, largest=False)
+            dist[s:s + rows], idx[s:s + rows] = _keep_nearest(dist[s:s + rows], idx[s:s + rows], v, j + t, k)
+            if t != s:
+                v, j = d.T.topk(min(k, d.shape[0]), dim=1, largest=False)
+                dist[t:t + rows], idx[t:t + rows] = _keep_nearest(dist[t:t + rows], idx[t:t + rows], v, j + s, k)
+    dist = dist.clamp_(min=0)
     sigma2 = a * float(dist.double().mean())
     if not sigma2 > 0: sigma2 = 1.0  # every neighbour at distance 0 (duplicates): any scale gives W = 1
     return KnnGraph(idx, dist, torch.exp(-dist.double() / sigma2).float(), sigma2)
+
 
 # %% ../../nbs/15_jule.ipynb #bdc85a2b
 def initial_clusters(nearest:np.ndarray, # (n,) id of each sample's nearest neighbour (not itself)
@@ -167,15 +203,18 @@ def merge_scores(top:np.ndarray, # (m, K_c) each cluster's largest affinities, s
 
 # %% ../../nbs/15_jule.ipynb #04375a93
 class Agglomeration:
-    "AGDL agglomerative clustering on a sparse graph with exact incremental affinity updates."
+    "AGDL agglomerative clustering on a sparse graph with exact incremental affinity updates (or JULE.torch's approximations)."
     def __init__(self,
                  W:sp.spmatrix, # (n, n) sample graph (kNN weights)
                  labels:np.ndarray, # (n,) initial cluster ids 0..n_c-1
                  K_c:int=5, # clusters in the local-structure term of the merge score
                  lam:float=1.0, # lambda, weight of the local-structure term
                  local_min_clusters:int=100, # use the local term only while more clusters remain (JULE.torch: 100)
+                 exact_update:bool=True, # False: JULE.torch's additive "fast" update, which drops the cross terms of S
+                 triangular:bool=False, # True: JULE.torch's upper-triangular neighbour lists while the local term is on
                 ):
         self.K_c, self.lam, self.local_min_clusters = K_c, lam, local_min_clusters
+        self.exact_update, self.triangular = exact_update, triangular
         self.label = compact_labels(labels)
         n_c = int(self.label.max()) + 1
         M = indicator(self.label, n_c)
@@ -192,6 +231,8 @@ class Agglomeration:
         self.size = [len(m) for m in self.members]
         self.A = [{d: self._affinity(c, d) for d in self.S[c]} for c in range(n_c)]
         self.n_clusters = n_c
+        self.pos = list(range(n_c))      # JULE.torch's matrix index of each cluster (for `triangular`)
+        self.at_pos = list(range(n_c))   # and the cluster at each index
         self.top: list[list[tuple[float, int]]] = [[] for _ in range(n_c)]  # (-affinity, id), ascending = strongest first
         self.scores = np.full(n_c, -np.inf)
         for c in range(n_c): self._refresh(c)
@@ -201,6 +242,8 @@ class Agglomeration:
 
     def _use_local(self) -> bool: return self.n_clusters > self.local_min_clusters
 
+    def _lower_only(self) -> bool: return self.triangular and self._use_local()
+
     def _score(self, top:list) -> float:
         "`merge_scores` of one zero-padded top list, in plain Python (it runs for many clusters per merge)."
         if not top: return -np.inf
@@ -209,7 +252,9 @@ class Agglomeration:
         return a1 + self.lam * (a1 + sum(t[0] for t in top[1:]) / (self.K_c - 1))
 
     def _refresh(self, c:int) -> None:
-        self.top[c] = heapq.nsmallest(self.K_c, ((-v, d) for d, v in self.A[c].items()))
+        items = self.A[c].items()
+        if self._lower_only(): p = self.pos[c]; items = [(d, v) for d, v in items if self.pos[d] < p]
+        self.top[c] = heapq.nsmallest(self.K_c, ((-v, d) for d, v in items))
         self.scores[c] = self._score(self.top[c])
 
     def best_pair(self) -> tuple[int, int]|None:
@@ -217,17 +262,27 @@ class Agglomeration:
         a = int(np.argmax(self.scores))
         return None if self.scores[a] == -np.inf else (a, self.top[a][0][1])
 
+    def _move_positions(self, u:int, a:int, b:int) -> int|None:
+        "JULE.torch's bookkeeping: the merged cluster takes the lower index, the last cluster moves into the freed one; returns the moved cluster."
+        lo, hi = sorted((self.pos[a], self.pos[b]))
+        self.pos[u], self.at_pos[lo] = lo, u
+        last = self.at_pos.pop()
+        if hi == len(self.at_pos): return None
+        self.at_pos[hi], self.pos[last] = last, hi
+        return last
+
     def merge(self, a:int, b:int) -> int:
-        "Merge clusters a and b, update S, A and the scores exactly; returns the id of the merged cluster."
+        "Merge clusters a and b, update S, A and the scores; returns the id of the merged cluster."
         if a == b or not self.members[a] or not self.members[b]: raise ValueError(f"cannot merge cluster {a} with {b}: not two live clusters")
         # keep the cluster with the larger D support, walk the smaller one
         u, v = (a, b) if len(self.d_in[a]) + len(self.d_out[a]) >= len(self.d_in[b]) + len(self.d_out[b]) else (b, a)
         din_u, dout_u, din_v, dout_v, label = self.d_in[u], self.d_out[u], self.d_in[v], self.d_out[v], self.label
         cross: dict[int, float] = {}
-        for i, w in din_v.items():
-            if (x := dout_u.get(i)) is not None: c = int(label[i]); cross[c] = cross.get(c, 0.0) + w * x
-        for i, w in dout_v.items():
-            if (x := din_u.get(i)) is not None: c = int(label[i]); cross[c] = cross.get(c, 0.0) + w * x
+        if self.exact_update:   # S_{c,u+v} = S_cu + S_cv + the cross terms sum_{i in c} (Din_iu Dout_iv + Din_iv Dout_iu)
+            for i, w in din_v.items():
+                if (x := dout_u.get(i)) is not None: c = int(label[i]); cross[c] = cross.get(c, 0.0) + w * x
+            for i, w in dout_v.items():
+                if (x := din_u.get(i)) is not None: c = int(label[i]); cross[c] = cross.get(c, 0.0) + w * x
         for i, w in din_v.items(): din_u[i] = din_u.get(i, 0.0) + w
         for i, w in dout_v.items(): dout_u[i] = dout_u.get(i, 0.0) + w
         label[self.members[v]] = u
@@ -243,18 +298,22 @@ class Agglomeration:
         self.S[v], self.d_in[v], self.d_out[v], self.members[v], self.A[v], self.top[v] = {}, {}, {}, [], {}, []
         self.scores[v] = -np.inf
         self.n_clusters -= 1
+        moved = self._move_positions(u, a, b)
         local_switch = self.n_clusters == self.local_min_clusters  # the local term just switched off: every score changes
         self.A[u] = {c: self._affinity(u, c) for c in Su}
         for c, val in self.A[u].items():
             Ac = self.A[c]; Ac.pop(v, None); Ac[u] = val
             top = self.top[c]
-            if any(d in (u, v) for _, d in top): self._refresh(c)
+            if self.triangular or any(d in (u, v) for _, d in top): self._refresh(c)   # positions moved: rebuild the list
             elif len(top) < self.K_c or (-val, u) < top[-1]:
                 bisect.insort(top, (-val, u)); del top[self.K_c:]
                 self.scores[c] = self._score(top)
         self._refresh(u)
+        if self.triangular and moved is not None:
+            for c in (moved, *self.A[moved]): self._refresh(c)
         if local_switch:
-            for c in np.flatnonzero(self.scores > -np.inf): self.scores[c] = self._score(self.top[c])
+            alive = np.flatnonzero(self.scores > -np.inf) if not self.triangular else np.unique(self.label)
+            for c in alive: self._refresh(int(c))
         return u
 
     def labels(self) -> np.ndarray:
@@ -270,6 +329,7 @@ class Agglomeration:
                 rows.append(pos[c]); cols.append(pos[d]); s_vals.append(s); a_vals.append(self.A[c][d])
         shape = (len(alive), len(alive))
         return sp.csr_matrix((s_vals, (rows, cols)), shape=shape), sp.csr_matrix((a_vals, (rows, cols)), shape=shape)
+
 
 # %% ../../nbs/15_jule.ipynb #33a7e281
 def agglomerate_reference(W:np.ndarray, # (n, n) dense sample graph
@@ -349,12 +409,14 @@ def cluster_period(graph:KnnGraph, # the graph of the current features
                    eta:float=0.9, # unrolling rate
                    K_c:int=5, lam:float=1.0, local_min_clusters:int=100,
                    isolated_factor:int=20, # merge isolated clusters while n_c > isolated_factor * K*
+                   exact_update:bool=True, # False: JULE.torch's additive affinity update
+                   triangular:bool=False, # True: JULE.torch's upper-triangular neighbour lists
                   ) -> tuple[np.ndarray, dict]:
     "One period of JULE's forward pass: isolated-cluster merges, then T_p greedy AGDL merges; returns the new labels and counts."
     W, labels = graph.to_scipy(), compact_labels(labels)
     n_before, n_iso = int(labels.max()) + 1, 0
     if n_before > isolated_factor * n_target: labels, n_iso = merge_isolated(W, labels, features)
-    ag = Agglomeration(W, labels, K_c, lam, local_min_clusters)
+    ag = Agglomeration(W, labels, K_c, lam, local_min_clusters, exact_update, triangular)
     T = unroll_steps(ag.n_clusters, eta, n_target)
     n_fallback = 0
     for _ in range(T):
@@ -370,21 +432,24 @@ def cluster_period(graph:KnnGraph, # the graph of the current features
                              n_clusters=ag.n_clusters, sigma2=graph.sigma2)
 
 def recluster(graph:KnnGraph, features:Tensor, n_target:int, eta:float=0.9, K_c:int=5, lam:float=1.0,
-              local_min_clusters:int=100, isolated_factor:int=20) -> np.ndarray:
+              local_min_clusters:int=100, isolated_factor:int=20, exact_update:bool=True, triangular:bool=False) -> np.ndarray:
     "JULE's final stage (JULE-RC): initial clusters on the graph, then periods of merges until K* clusters remain."
     labels = initial_clusters(graph.indices[:, 0].cpu().numpy())
     while labels.max() + 1 > n_target:
-        labels, _ = cluster_period(graph, features, labels, n_target, eta, K_c, lam, local_min_clusters, isolated_factor)
+        labels, _ = cluster_period(graph, features, labels, n_target, eta, K_c, lam, local_min_clusters, isolated_factor, exact_update, triangular)
     return labels
+
 
 # %% ../../nbs/15_jule.ipynb #5f090d45
 def triplet_indices(labels:Tensor, # (B,) cluster labels of the batch
                     n_negatives:int=20, # distinct negatives per positive pair (fewer if the batch has fewer)
                     generator:torch.Generator|None=None, # for the negative draws (on labels' device)
+                    cap_by_clusters:bool=False, # JULE.torch: at most (clusters in the batch - 1) negatives per pair
                    ) -> tuple[Tensor, Tensor, Tensor]:
     "Anchor, positive and negative batch positions: all same-label pairs (anchor first in the batch), each with up to n_negatives other-label samples."
     same = labels[:, None] == labels[None, :]
     anchor, positive = torch.triu(same, diagonal=1).nonzero(as_tuple=True)
+    if cap_by_clusters: n_negatives = min(n_negatives, len(torch.unique(labels)) - 1)
     if len(anchor) == 0 or n_negatives < 1:
         empty = labels.new_zeros(0, dtype=torch.long); return empty, empty, empty
     keys = torch.rand(len(anchor), len(labels), generator=generator, device=labels.device)
@@ -408,11 +473,13 @@ def weighted_triplet_loss(anchor:Tensor, # (T, D) anchor embeddings
 
 def batch_triplet_loss(emb:Tensor, # (B, D) embeddings of the batch
                        anchor:Tensor, positive:Tensor, negative:Tensor, # (T,) batch positions from `triplet_indices`
-                       gamma:float=2.0, margin:float=0.2) -> Tensor:
+                       gamma:float=2.0, margin:float=0.2,
+                       anchor_only:bool=False, # gradients through the anchor role only (JULE.torch's criterion at gamma = 1)
+                      ) -> Tensor:
     "`weighted_triplet_loss` from the batch's (B, B) squared-distance matrix: gathers T scalars instead of three (T, D) tensors."
     if len(anchor) == 0: raise ValueError("batch_triplet_loss needs at least one triplet")
-    sq = emb.square().sum(1)
-    d = (sq[:, None] + sq[None, :] - 2 * emb @ emb.T).clamp(min=0)
+    other = emb.detach() if anchor_only else emb
+    d = (emb.square().sum(1)[:, None] + other.square().sum(1)[None, :] - 2 * emb @ other.T).clamp(min=0)
     return F.relu(gamma * d[anchor, positive] - d[anchor, negative] + margin).mean()
 
 def weighted_triplet_loss_reference(f:Tensor, triplets:list[tuple[int, int, int]], gamma:float=2.0, margin:float=0.2) -> float:
@@ -422,6 +489,7 @@ def weighted_triplet_loss_reference(f:Tensor, triplets:list[tuple[int, int, int]
         total += max(0.0, gamma * float(((f[a] - f[p]) ** 2).sum()) - float(((f[a] - f[n]) ** 2).sum()) + margin)
     return total / len(triplets)
 
+
 # %% ../../nbs/15_jule.ipynb #ad4db845
 def inv_lr(base_lr:float, # lr_0
            step:int, # mini-batches done so far in the whole run
@@ -429,10 +497,20 @@ def inv_lr(base_lr:float, # lr_0
     "Caffe's 'inv' learning-rate policy used by JULE.torch: lr_0 (1 + gamma t)^-power."
     return base_lr * (1 + gamma * step) ** (-power)
 
+FEATURE_MEMORY = 256 << 20   # bytes of activations one feature-extraction batch may take
+
+def feature_batch_size(requested:int, # the batch the config asks for
+                       image_shape:Sequence[int], # (C, H, W)
+                       budget:int=FEATURE_MEMORY, # bytes
+                      ) -> int:
+    "The largest batch <= `requested` whose first-block activations (conv, BatchNorm and ReLU outputs of 50 maps, float32) fit `budget`."
+    per_image = 3 * JULE_FILTERS * image_shape[-2] * image_shape[-1] * 4
+    return max(1, min(requested, budget // per_image))
+
 @torch.no_grad()
 def extract_features(model:nn.Module, # a JULE CNN
                      images:Tensor, # uint8 (n, C, H, W) on the model's device
-                     batch_size:int, # images per forward pass
+                     batch_size:int, # images per forward pass (capped by `feature_batch_size`)
                      train_mode:bool=False, # BatchNorm in training mode (batch statistics, running statistics updated)
                      precision:str="fp32", # "bf16" autocast on CUDA, else fp32
                      channels_last:bool=False,
@@ -441,7 +519,7 @@ def extract_features(model:nn.Module, # a JULE CNN
     was_training = model.training
     model.train(train_mode)
     out = []
-    for chunk in images.split(batch_size):
+    for chunk in images.split(feature_batch_size(batch_size, images.shape[1:])):
         x = jule_inputs(chunk)
         if channels_last: x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -457,8 +535,17 @@ def planned_periods(n_clusters:int, # clusters now
         n_clusters -= unroll_steps(n_clusters, eta, n_target); periods += 1
     return periods
 
+
 # %% ../../nbs/15_jule.ipynb #737db094
 PAPER = dict(backbone="jule", optimizer="sgd", lr=0.01, weight_decay=5e-5, batch_size=100, epochs=1000, eval_batch_size=1000, method_args={})
+
+OFFICIAL_SWITCHES = {   # where JULE.torch's code differs from the paper and from our defaults (METHODS.md §5.3-5.8), as method arguments
+    "gamma1": dict(gamma=1.0, anchor_only_grad=True),   # train.lua passes gamma_tr = 1; its criterion then trains through the anchor only
+    "fastaff": dict(exact_update=False),                 # use_fast = 1: additive affinity update after a merge
+    "triu": dict(triangular_lists=True),                 # upper-triangular affinity table: partial neighbour lists in the K_c term
+    "negcap": dict(cap_negatives=True),                  # negatives per pair = min(20, clusters in the batch - 1)
+}
+OFFICIAL_SWITCHES["official"] = {k: v for sw in list(OFFICIAL_SWITCHES.values()) for k, v in sw.items()}   # all four at once
 
 @register_method("jule")
 @dataclass
@@ -480,14 +567,25 @@ class JULE(Method):
     lr_gamma: float = 1e-4          # "inv" policy: lr0 (1 + lr_gamma t)^-lr_power
     lr_power: float = 0.75
     bn_train_features: bool = True  # extract the periodic features with BatchNorm in training mode (JULE.torch)
-    arch: str = "auto"              # JULE CNN: "auto" (the dataset's JULE model, else generic), "generic", or a key of JULE_ARCHS
+    arch: str = "auto"              # JULE CNN: "auto" (the dataset's JULE model at its size, else generic), "generic", or a key of JULE_ARCHS
+    exact_update: bool = True       # exact affinity update after a merge (False: JULE.torch's additive "fast" update)
+    triangular_lists: bool = False  # JULE.torch's upper-triangular neighbour lists in the K_c term
+    cap_negatives: bool = False     # at most (clusters in the batch - 1) negatives per positive pair (JULE.torch)
+    anchor_only_grad: bool = False  # train through the anchor role only (JULE.torch's criterion at gamma = 1)
 
     presets = {
         "paper": PAPER,
-        "paper-faces": {**PAPER, "method_args": dict(eta=0.2)},
         "fast": {**PAPER, "method_args": dict(epochs_per_period=5)},
         "digits": {**PAPER, "dataset": "digits", "image_size": 8},
     }
+
+    @classmethod
+    def preset_for(cls, name:str, dataset:str) -> dict:
+        "Preset `name` on `dataset`: the images' native side as image_size, and JULE.torch's eta for it (0.2 on faces) in `paper` and `fast`."
+        preset = super().preset_for(name, dataset)
+        if dataset in JULE_NATIVE_SIDE: preset["image_size"] = JULE_NATIVE_SIDE[dataset]
+        if name in ("paper", "fast") and dataset in JULE_FACE_DATASETS: preset["method_args"] = {**preset.get("method_args", {}), "eta": 0.2}
+        return preset
 
     def __post_init__(self):
         if not 0 < self.eta <= 1: raise ConfigError(f"eta must lie in (0, 1], got {self.eta!r}")
@@ -501,6 +599,8 @@ class JULE(Method):
             if not 0 <= getattr(self, name) < float("inf"): raise ConfigError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
         for name in ("a", "gamma"):
             if not 0 < getattr(self, name) < float("inf"): raise ConfigError(f"{name} must be a positive finite number, got {getattr(self, name)!r}")
+        for name in ("bn_train_features", "exact_update", "triangular_lists", "cap_negatives", "anchor_only_grad"):
+            if not isinstance(getattr(self, name), bool): raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         check_choice("JULE arch", self.arch, ["auto", "generic", *JULE_ARCHS])
 
     def build_model(self, cfg:RunConfig, in_channels:int, n_clusters:int) -> nn.Module:
@@ -524,24 +624,42 @@ class JULE(Method):
         return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=self.momentum, dampening=self.dampening, weight_decay=cfg.weight_decay)
 
     def _cluster_args(self) -> dict:
-        return dict(eta=self.eta, K_c=self.K_c, lam=self.lam, local_min_clusters=self.local_min_clusters, isolated_factor=self.isolated_factor)
+        return dict(eta=self.eta, K_c=self.K_c, lam=self.lam, local_min_clusters=self.local_min_clusters, isolated_factor=self.isolated_factor,
+                    exact_update=self.exact_update, triangular=self.triangular_lists)
 
     def own_loop(self, cfg:RunConfig, out_dir:Path, data:ImageDataset, resume:bool, stop_after:int|None, progress:bool) -> dict:
         "Alternate CNN epochs and clustering periods until K* clusters remain, then re-cluster the final features; returns fit's summary."
         require_single_process("JULE")   # its agglomerative clustering is sequential; see "Several GPUs" above
         return _jule_loop(self, cfg, Path(out_dir), data, resume, stop_after, progress)
 
+
 # %% ../../nbs/15_jule.ipynb #01dcd563
-def _final_stage(method:JULE, model:nn.Module, images:Tensor, truth:np.ndarray, n_target:int, cfg:RunConfig, precision:str) -> tuple[dict, dict]:
-    "JULE-RC and k-means on the final features (evaluation mode); the metrics and the predictions."
+def jule_images(data:ImageDataset, # the dataset
+                image_size:int, # the run's image_size
+               ) -> Tensor:
+    "The uint8 images JULE trains on: native size when `image_size` is their side (or, for non-square images, their height), else resized square."
+    h, w = data.images.shape[-2:]
+    if image_size == h and (h == w or image_size != w): return data.images
+    if h != w: raise ConfigError(f"{data.name}'s images are {h}x{w}: JULE runs non-square images at their native size; set image_size={h}")
+    x = F.interpolate(data.images.float(), size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
+    return x.round_().clamp_(0, 255).to(torch.uint8)
+
+def _final_stage(method:JULE, model:nn.Module, images:Tensor, truth:np.ndarray, n_target:int, cfg:RunConfig, precision:str) -> tuple[dict, dict, dict]:
+    "JULE-RC and k-means on the final features (evaluation mode); the metrics, the predictions and the stage timings."
     t0 = time.perf_counter()
     feats = extract_features(model, images, cfg.eval_batch_size, False, precision, cfg.channels_last)
-    rc = recluster(knn_graph(feats, method.K_s, method.a), F.normalize(feats, dim=1), n_target, **method._cluster_args())
+    t1 = time.perf_counter()
+    graph = knn_graph(feats, method.K_s, method.a)
+    t2 = time.perf_counter()
+    rc = recluster(graph, F.normalize(feats, dim=1), n_target, **method._cluster_args())
+    t3 = time.perf_counter()
     out = {f"rc_{k}": v for k, v in cluster_metrics(truth, rc).items()}
     km = kmeans(feats, n_target, seed=cfg.seed).cpu().numpy()
     out.update({f"kmeans_{k}": v for k, v in cluster_metrics(truth, km).items()})
     out["rc_time_s"] = time.perf_counter() - t0
-    return out, dict(rc_pred=rc, kmeans_pred=km, features=feats.float().cpu().numpy())
+    return out, dict(rc_pred=rc, kmeans_pred=km, features=feats.float().cpu().numpy()), dict(features_s=t1 - t0, knn_graph_s=t2 - t1, merges_s=t3 - t2)
+
+STAGES = ("knn_graph_s", "merges_s", "cnn_epochs_s", "features_s", "final_stage_s")   # where a JULE run spends its time
 
 def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resume:bool, stop_after:int|None, progress:bool) -> dict:
     t_start = time.perf_counter()
@@ -551,53 +669,53 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
     device = get_device(cfg.device)
     precision = cfg.resolved_precision(device)
     n_target = cfg.n_clusters or data.n_classes
-    in_channels, height, width = data.images.shape[1:]
+    images = jule_images(data, cfg.image_size).to(device)
+    in_channels, height, width = images.shape[1:]
+    arch = resolve_arch(method.arch, cfg.dataset, in_channels, (height, width))
     identity = run_identity(cfg, in_channels, n_target)
     ckpt_path = out_dir/"checkpoint.pt"
     n, bs, epp = len(data), cfg.batch_size, method.epochs_per_period
     cargs = method._cluster_args()
 
     set_seed(cfg.seed, cfg.deterministic)
-    model = jule_model(method.arch, cfg.dataset, in_channels, (height, width)).to(device)
+    model = jule_model(arch, cfg.dataset, in_channels, (height, width)).to(device)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     for p in model.parameters(): p.grad = torch.zeros_like(p)  # every step updates (decay, momentum), even without triplets
     optimizer = method.make_optimizer(model, cfg)
     step_model = torch.compile(model) if cfg.compile else model
     perm_gen = torch.Generator().manual_seed(cfg.seed)
     neg_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    images = data.images.to(device)
     truth = data.labels.numpy()
     log = MetricsLog(out_dir)
-    loop = dict(epoch=0, step=0, period=0, epoch_in_period=0, finished=False, capped=False, train_time_s=0.0, train_images=0, cluster_time_s=0.0)
+    loop = dict(epoch=0, step=0, period=0, epoch_in_period=0, finished=False, capped=False, train_time_s=0.0, train_images=0, cluster_time_s=0.0,
+                **{s: 0.0 for s in STAGES})
+    period_labels: list[np.ndarray] = []   # the labels after period 0 (initial clusters), 1, 2, ...
 
     def checkpoint(record):
         save_checkpoint(ckpt_path, dict(identity=identity, config=cfg.to_dict(), epoch=loop["epoch"], step=loop["step"], loop=dict(loop),
-                                        labels=torch.from_numpy(labels), model=model.state_dict(), optimizer=optimizer.state_dict(),
+                                        labels=torch.from_numpy(labels), period_labels=torch.from_numpy(np.stack(period_labels).astype(np.int32)),
+                                        model=model.state_dict(), optimizer=optimizer.state_dict(),
                                         rng=rng_state(), perm_rng=perm_gen.get_state(), neg_rng=neg_gen.get_state(), metrics=record))
 
     def finish(record):  # K* reached: JULE-RC, k-means, the predictions file (pred = JULE-SF, rc_pred = JULE-RC)
+        t0 = time.perf_counter()
         loop["finished"] = True
-        final, preds = _final_stage(method, model, images, truth, n_target, cfg, precision)
+        final, preds, times = _final_stage(method, model, images, truth, n_target, cfg, precision)
         record.update(final)
-        save_predictions(out_dir/"predictions.npz", truth, dict(pred=labels, **preds))
+        for k, v in times.items(): loop[k] += v
+        save_predictions(out_dir/"predictions.npz", truth, dict(pred=labels, period_labels=np.stack(period_labels).astype(np.int32), **preds))
+        loop["final_stage_s"] += time.perf_counter() - t0
 
-    if resume: recover_checkpoint(ckpt_path)   # a save a kill interrupted is finished or undone first
-    if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, identity)
-        if changed := config_changes(state["config"], cfg):
-            raise CheckpointError(f"cannot resume {ckpt_path}: the config changed ("
-                                  + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-                                  + "); use another output directory or resume=False")
+    if (state := resume_or_start(ckpt_path, identity, cfg, log, resume)) is not None:   # the engine's checks, log truncation and clean-up
         model.load_state_dict(state["model"]); optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"]); perm_gen.set_state(state["perm_rng"]); neg_gen.set_state(state["neg_rng"])
-        loop.update(state["loop"]); labels = state["labels"].numpy()
-        log.truncate(loop["epoch"])
+        loop.update(state["loop"]); labels = state["labels"].numpy(); period_labels = list(state["period_labels"].numpy())
     else:
-        log.truncate(-1)
-        remove_checkpoint(ckpt_path)
         t0 = time.perf_counter()  # period 0: the graph of the raw pixels and the initial clusters
         pixel_graph = knn_graph(jule_inputs(images).flatten(1), method.K_s, method.a)
+        loop["knn_graph_s"] += time.perf_counter() - t0
         labels = initial_clusters(pixel_graph.indices[:, 0].cpu().numpy())
+        period_labels.append(labels)
         del pixel_graph
         loop["cluster_time_s"] += time.perf_counter() - t0
         record = dict(epoch=0, step=0, period=0, n_clusters=int(labels.max()) + 1, **cluster_metrics(truth, labels),
@@ -622,11 +740,11 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
             if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 emb = step_model(x)
-            ta, tp, tn = triplet_indices(labels_dev[idx], method.n_negatives, neg_gen)
+            ta, tp, tn = triplet_indices(labels_dev[idx], method.n_negatives, neg_gen, method.cap_negatives)
             optimizer.zero_grad(set_to_none=False)
             if len(ta):
                 emb = emb.float()
-                loss = batch_triplet_loss(emb, ta, tp, tn, method.gamma, method.margin)
+                loss = batch_triplet_loss(emb, ta, tp, tn, method.gamma, method.margin, method.anchor_only_grad)
                 if not torch.isfinite(loss):
                     bar.close()
                     kept = (f"the last good checkpoint (epoch {json.loads(ckpt_path.with_suffix('.json').read_text())['epoch']}) "
@@ -638,7 +756,7 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
             loop["step"] += 1; n_steps += 1
         loop["epoch"] += 1; loop["epoch_in_period"] += 1
         dt = time.perf_counter() - t0
-        loop["train_time_s"] += dt; loop["train_images"] += n
+        loop["train_time_s"] += dt; loop["cnn_epochs_s"] += dt; loop["train_images"] += n
         record = dict(epoch=loop["epoch"], step=loop["step"], period=loop["period"], **({"loss": loss_sum / loss_steps} if loss_steps else {}),
                       triplets_per_step=n_triplets / n_steps, lr=lr, images_per_s=n / dt, epoch_time_s=dt)
         period_end = loop["epoch_in_period"] == epp or loop["epoch"] == cfg.epochs
@@ -646,7 +764,9 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
             t1 = time.perf_counter()
             feats = extract_features(model, images, bs if method.bn_train_features else cfg.eval_batch_size, method.bn_train_features,
                                      precision, cfg.channels_last)
+            t2 = time.perf_counter()
             graph = knn_graph(feats, method.K_s, method.a)
+            t3 = time.perf_counter()
             unit = F.normalize(feats, dim=1)
             labels, info = cluster_period(graph, unit, labels, n_target, **cargs)
             if loop["epoch"] == cfg.epochs and labels.max() + 1 > n_target:  # epoch cap: keep merging on these features, no more training
@@ -655,6 +775,8 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
                     labels, more = cluster_period(graph, unit, labels, n_target, **cargs)
                     for k in ("isolated_merged", "merges", "fallback_merges"): info[k] += more[k]
             del graph, unit, feats
+            loop["features_s"] += t2 - t1; loop["knn_graph_s"] += t3 - t2; loop["merges_s"] += time.perf_counter() - t3
+            period_labels.append(labels)
             loop["period"] += 1; loop["epoch_in_period"] = 0
             labels_dev = torch.as_tensor(labels, device=device)
             dt_c = time.perf_counter() - t1
@@ -676,16 +798,19 @@ def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resu
     train_time = loop["train_time_s"]
     summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
                    n_images=n, n_clusters=n_target, epoch=loop["epoch"], periods=loop["period"], complete=loop["finished"], capped=loop["capped"],
-                   metrics=metrics,
+                   arch=arch, input_size=[int(in_channels), int(height), int(width)], eta=method.eta, metrics=metrics,
                    prediction="metrics: JULE-SF (labels at the end of the recurrent process); rc_*: JULE-RC (agglomeration re-run on the "
                               "final features); kmeans_*: k-means on the final features",
                    train_time_s=train_time, cluster_time_s=loop["cluster_time_s"], images_per_s=loop["train_images"] / train_time if train_time else None,
-                   wall_time_s=time.perf_counter() - t_start, precision=precision)
-    notes = [f"gamma={method.gamma}: autograd matches JULE.torch's hand-written triplet gradient only at gamma=2 (METHODS.md §5.9 item 3)",
-             "sparse kNN graph and exact incremental AGDL updates (JULE.torch: dense W, additive 'fast' update)",
-             "every cluster ranks all its neighbours for the K_c term (JULE.torch: upper-triangular partial lists, METHODS.md §5.8 item 6)"]
+                   stages={s: loop[s] for s in STAGES}, wall_time_s=time.perf_counter() - t_start, precision=precision)
+    notes = [f"gamma={method.gamma}" + ("" if method.gamma == 2 or method.anchor_only_grad else
+             ": autograd matches JULE.torch's hand-written triplet gradient only at gamma=2 (METHODS.md §5.9 item 3)"),
+             "sparse kNN graph; " + ("exact incremental AGDL updates" if method.exact_update else "JULE.torch's additive affinity update"),
+             ("upper-triangular partial neighbour lists for the K_c term (JULE.torch)" if method.triangular_lists else
+              "every cluster ranks all its neighbours for the K_c term (JULE.torch: upper-triangular partial lists, METHODS.md §5.8 item 6)")]
     write_json(out_dir/"provenance.json", dict(**provenance(device), config=cfg.to_dict(), seed=cfg.seed, precision=precision,
                                                epochs_done=loop["epoch"], wall_time_s=summary["wall_time_s"], images_per_s=summary["images_per_s"],
-                                               input_size=[int(in_channels), int(height), int(width)], notes=notes))
+                                               input_size=summary["input_size"], arch=arch, data_size=list(data.images.shape[1:]), notes=notes))
     if loop["finished"]: write_json(out_dir/"metrics.json", summary)
     return summary
+
