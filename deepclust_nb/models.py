@@ -13,13 +13,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from .core import ConfigError, check_choice
 
 # %% auto #0
-__all__ = ['STEMS', 'IN_CHANNELS', 'BACKBONES', 'JULE_FILTERS', 'JULE_ARCHS', 'BackboneSpec', 'register_backbone',
-           'ResNetBackbone', 'resnet18', 'resnet34', 'resnet50', 'TinyConvNet', 'tiny', 'make_backbone',
-           'check_input_size', 'InstanceHead', 'ClusterHead', 'JuleCNN', 'jule_cnn']
+__all__ = ['STEMS', 'IN_CHANNELS', 'BACKBONES', 'JULE_FILTERS', 'TRAIN_BLOCK_MEMORY', 'JULE_ARCHS', 'BackboneSpec',
+           'register_backbone', 'ResNetBackbone', 'resnet18', 'resnet34', 'resnet50', 'TinyConvNet', 'tiny',
+           'make_backbone', 'check_input_size', 'InstanceHead', 'ClusterHead', 'chunked_conv_bn_relu', 'JuleCNN',
+           'jule_cnn']
 
 # %% ../nbs/04_models.ipynb #1f77a40f
 STEMS = ("cifar", "imagenet")
@@ -181,6 +183,30 @@ class ClusterHead(nn.Module):
 
 # %% ../nbs/04_models.ipynb #f1e4b9b9
 JULE_FILTERS = 50
+TRAIN_BLOCK_MEMORY = 128 << 20   # bytes of conv output one training block may hold at once; larger batches go through it in chunks
+
+def chunked_conv_bn_relu(x:Tensor, # (B, C, H, W) the block's input
+                         conv:nn.Conv2d, bn:nn.BatchNorm2d, # the block's layers; BatchNorm in training mode
+                         pool:nn.Module|None, # the block's pooling layer, if any
+                         chunk:int, # images per chunk
+                        ) -> Tensor:
+    "`pool(relu(bn(conv(x))))` with the whole batch's BatchNorm statistics, holding one chunk's activations at a time (recomputed in backward)."
+    def moments(c):
+        return torch.stack(torch.var_mean(conv(c), dim=(0, 2, 3), correction=0))
+    def block(c, scale, shift):
+        h = torch.relu(conv(c) * scale[:, None, None] + shift[:, None, None])
+        return h if pool is None else pool(h)
+    chunks = x.split(chunk)
+    sizes = torch.tensor([len(c) for c in chunks], dtype=torch.float32, device=x.device)[:, None] / len(x)
+    var_c, mean_c = torch.stack([checkpoint(moments, c, use_reentrant=False) for c in chunks]).unbind(1)
+    mean = (sizes * mean_c).sum(0)
+    var = (sizes * (var_c + (mean_c - mean).square())).sum(0)   # the whole batch's biased variance, what BatchNorm normalises with
+    count = len(x) * math.prod((s + 2 * p - d * (k - 1) - 1) // st + 1   # values per channel: images x output pixels
+                               for s, p, d, k, st in zip(x.shape[2:], conv.padding, conv.dilation, conv.kernel_size, conv.stride))
+    with torch.no_grad():  # running statistics as nn.BatchNorm2d keeps them (unbiased variance)
+        bn.running_mean.lerp_(mean, bn.momentum); bn.running_var.lerp_(var * count / (count - 1), bn.momentum); bn.num_batches_tracked += 1
+    scale = bn.weight * torch.rsqrt(var + bn.eps)
+    return torch.cat([checkpoint(block, c, scale, bn.bias - mean * scale, use_reentrant=False) for c in chunks])
 
 class JuleCNN(nn.Module):
     "JULE's per-dataset CNN: [Conv5x5(50) -> BN -> ReLU (-> MaxPool2x2 ceil)] blocks, Linear to 160-d, L2-normalised."
@@ -197,13 +223,14 @@ class JuleCNN(nn.Module):
         if len(pools) == 0: raise ConfigError("pools must list at least one conv block")
         h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
         for v in (h, w): _check_positive_int("image_size", v)
-        layers, c = [], in_channels
+        layers, c, self.blocks = [], in_channels, []
         for i, pool in enumerate(pools):
             if min(h, w) + 2 * padding < 5:
                 raise ConfigError(f"image_size={image_size} is too small for {len(pools)} conv blocks: block {i + 1} gets a {h}x{w} map, "
                                   f"smaller than its 5x5 kernel")
             layers += [nn.Conv2d(c, JULE_FILTERS, 5, stride=1, padding=padding), nn.BatchNorm2d(JULE_FILTERS, eps=bn_eps), nn.ReLU(inplace=True)]
             h, w, c = h + 2 * padding - 4, w + 2 * padding - 4, JULE_FILTERS
+            self.blocks.append((len(layers) - 3, len(layers) + pool, JULE_FILTERS * h * w * 4))  # layer range, bytes of one image's conv output
             if pool:
                 layers.append(nn.MaxPool2d(2, stride=2, ceil_mode=True))
                 h, w = math.ceil(h / 2), math.ceil(w / 2)
@@ -215,7 +242,13 @@ class JuleCNN(nn.Module):
             elif isinstance(m, nn.BatchNorm2d): nn.init.uniform_(m.weight, 0, 1); nn.init.zeros_(m.bias)
 
     def forward(self, x:Tensor) -> Tensor:
-        return F.normalize(self.embed(self.features(x).flatten(1)), dim=1)
+        for start, end, image_bytes in self.blocks:
+            n_chunks = math.ceil(len(x) * image_bytes / TRAIN_BLOCK_MEMORY) if self.training and torch.is_grad_enabled() else 1
+            if n_chunks > 1:
+                conv, bn, _, *pool = self.features[start:end]
+                x = chunked_conv_bn_relu(x, conv, bn, pool[0] if pool else None, math.ceil(len(x) / n_chunks))
+            else: x = self.features[start:end](x)
+        return F.normalize(self.embed(x.flatten(1)), dim=1)
 
 # %% ../nbs/04_models.ipynb #b6bc2494
 JULE_ARCHS: dict[str, dict] = {
