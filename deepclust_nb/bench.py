@@ -12,7 +12,6 @@ from typing import Callable, Iterator
 import numpy as np
 import PIL.Image, PIL.ImageEnhance, PIL.ImageFilter, PIL.ImageOps
 import torch
-import torchvision.transforms as T
 from torch import nn, Tensor
 
 from .core import RunConfig, ConfigError, PRECISIONS, check_choice, get_device, provenance, set_seed, write_json, atomic_write
@@ -285,6 +284,7 @@ DEFAULT_PAPER_VIEWS = ("weak", "weak")   # CC's pipeline, for methods without of
 
 def _normalize(channels:int) -> T.Normalize:
     "ImageNet mean/std normalisation; luma-weighted statistics for one-channel images."
+    import torchvision.transforms as T   # in the functions that use it: importing torchvision costs seconds
     return T.Normalize(IMAGENET_GRAY_MEAN, IMAGENET_GRAY_STD) if channels == 1 else T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
 
 def paper_weak_transform(size:int, # output side
@@ -296,6 +296,7 @@ def paper_weak_transform(size:int, # output side
                          channels:int=3, # image channels
                         ) -> T.Compose:
     "CC's weak view of one PIL image as the official code builds it with torchvision's transforms."
+    import torchvision.transforms as T
     if blur: raise ConfigError("the papers' weak-view blur is OpenCV's cv2.GaussianBlur, which this benchmark does not reproduce; "
                                "bench a protocol without it (blur=False, the CIFAR protocol)")
     ops = [T.RandomResizedCrop(size, scale=(min_scale, 1.0))] + ([T.RandomHorizontalFlip()] if flip else [])
@@ -309,6 +310,7 @@ def paper_strong_transform(size:int, # output side
                            channels:int=3, # image channels
                           ) -> T.Compose:
     "SACC's strong view of one PIL image as its official code builds it."
+    import torchvision.transforms as T
     ops = [T.RandomResizedCrop(size, scale=(min_scale, 1.0)), T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
            T.RandomGrayscale(p=0.2), T.RandomApply([PILGaussianBlur()], p=0.5)] + ([T.RandomHorizontalFlip()] if flip else [])
     return T.Compose(ops + [CLSARandAugment(5, 10), T.ToTensor()] + ([_normalize(channels)] if normalized else []))
@@ -316,6 +318,7 @@ def paper_strong_transform(size:int, # output side
 def paper_test_transform(size:int, # output side
                         ) -> T.Compose:
     "The official test transform: Resize((size, size)), ToTensor()."
+    import torchvision.transforms as T
     return T.Compose([T.Resize((size, size)), T.ToTensor()])
 
 def paper_transforms(method:Method, # the method (its view arguments are used)

@@ -214,7 +214,7 @@ def _git(*args) -> str|None:
 def provenance(device:torch.device|None=None, # the device the run used
               ) -> dict:
     "Commit, dirty flag, versions, device and host of the current process."
-    import PIL, sklearn, torchvision
+    from importlib.metadata import version   # read, not imported: importing torchvision alone takes seconds
     from deepclust_nb import __version__
     dev = device or get_device("auto")
     commit = _git("rev-parse", "HEAD")
@@ -222,7 +222,7 @@ def provenance(device:torch.device|None=None, # the device the run used
     return dict(
         git_commit=commit, git_dirty=None if status is None else bool(status),
         deepclust_nb=__version__, python=platform.python_version(), torch=torch.__version__,
-        torchvision=torchvision.__version__, numpy=np.__version__, sklearn=sklearn.__version__, pillow=PIL.__version__,
+        torchvision=version("torchvision"), numpy=np.__version__, sklearn=version("scikit-learn"), pillow=version("pillow"),
         device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or platform.machine(),
         cpu_threads=torch.get_num_threads(), hostname=socket.gethostname(),
         time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))

@@ -1294,6 +1294,27 @@ def _check_subjects(d:dict, n_classes:int, title:str, advice:str="") -> None:
         shown = ", ".join(d["class_names"][:8]) + (", ..." if k > 8 else "")
         raise DatasetError(f"{d['file']} holds {k} subject folders ({shown}), expected {n_classes} for {title}{'; ' + advice if advice else ''}")
 
+def _read_faces(source:Path, # the file or folder given
+                title:str, forms:str, # dataset title and accepted forms, for messages
+                n_classes:int, # subjects expected
+                mode:str, # "L" or "RGB": the images' mode (folders are converted to it; an .npz must hold it)
+                read_mat:Callable[[Path], dict], # reads the dataset's .mat form
+                prefer:Sequence[str]=(), # file names chosen when a folder holds several .mat or .npz files
+                advice:str="", # added to the message when the subject folders are not n_classes
+                **folder_args, # for read_image_folders (size, ...)
+               ) -> tuple[str, dict]:
+    "A face dataset in whichever form `source` holds: ('mat' | 'npz' | 'images', the reader's dict), checked for `n_classes` subjects."
+    kind, path = _face_form(source, title, forms, prefer=prefer)
+    if kind == "mat": return kind, read_mat(path)
+    if kind == "npz":
+        d = _npz_faces(path, n_classes)
+        if (c := d["images"].shape[-1]) != len(mode):
+            raise DatasetError(f"{path}: images have {c} channel(s), expected {'RGB (N, H, W, 3)' if mode == 'RGB' else 'grey (N, H, W, 1)'}")
+        return kind, d
+    d = read_image_folders(path, mode, **folder_args)
+    _check_subjects(d, n_classes, title, advice)
+    return kind, d
+
 def _faces_dataset(name:str, d:dict, variant:str, *, licence:str, jule_size:tuple[int, int, int], **meta) -> ImageDataset:
     "Assemble a face dataset from a reader's dict, with the form, the file (and its sha256), the image size and the licence in meta."
     x, file = d["images"], Path(d["file"])
@@ -1316,12 +1337,8 @@ _PIE_FORMS = ("a MATLAB .mat with `fea`/`gnd` (PIE_32x32.mat), a shared-format .
                   description="CMU-PIE, JULE's 32x32 subset: 68 subjects x 42 (2,856, 32x32 grey, K=68); no public download, import with --from")
 def build_cmu_pie(source:Path) -> ImageDataset:
     "CMU-PIE (68 subjects) from a fea/gnd .mat (PIE_32x32.mat), an all.npz, or a folder of images with one subfolder per subject."
-    kind, path = _face_form(source, "CMU-PIE", _PIE_FORMS, prefer=("PIE_32x32.mat", "all.npz"))
-    if kind == "mat": d = _mat_class_names(read_mat_faces(path, ((32, 32), (64, 64)), n_classes=68))
-    elif kind == "npz": d = _npz_faces(path, 68)
-    else:
-        d = read_image_folders(path, "L")
-        _check_subjects(d, 68, "CMU-PIE")
+    _, d = _read_faces(source, "CMU-PIE", _PIE_FORMS, 68, "L", prefer=("PIE_32x32.mat", "all.npz"),
+                       read_mat=lambda p: _mat_class_names(read_mat_faces(p, ((32, 32), (64, 64)), n_classes=68)))
     h, w = d["images"].shape[1:3]
     return _faces_dataset("cmu-pie", d, _variant(f"CMU-PIE ({h}x{w} grey)", len(d["images"]), 2856), licence=CMU_PIE_LICENCE, jule_size=(32, 32, 1))
 
@@ -1335,15 +1352,10 @@ _UMIST_FORMS = ("umist_cropped.mat (`facedat`: 20 cells of 112x92xn), a MATLAB .
                   description="UMist (Sheffield) faces: 20 people, 575 images (112x92 grey, K=20); no public download, import with --from")
 def build_umist(source:Path) -> ImageDataset:
     "UMist (20 people) from umist_cropped.mat, a fea/gnd .mat (any of 112x92, 64x64, 32x32), an .npz, or image folders (one per person)."
-    kind, path = _face_form(source, "UMist", _UMIST_FORMS, prefer=("umist_cropped.mat",))
-    if kind == "mat":
+    def read_mat(path):
         m = _loadmat(path, str(path))
-        d = (_mat_facedat(m, str(path), 20) if "facedat" in m else
-             _mat_class_names(_mat_fea_gnd(m, str(path), ((112, 92), (64, 64), (32, 32)), 20)))
-    elif kind == "npz": d = _npz_faces(path, 20)
-    else:
-        d = read_image_folders(path, "L")
-        _check_subjects(d, 20, "UMist")
+        return _mat_facedat(m, str(path), 20) if "facedat" in m else _mat_class_names(_mat_fea_gnd(m, str(path), ((112, 92), (64, 64), (32, 32)), 20))
+    _, d = _read_faces(source, "UMist", _UMIST_FORMS, 20, "L", read_mat, prefer=("umist_cropped.mat",))
     h, w = d["images"].shape[1:3]
     return _faces_dataset("umist", d, _variant(f"UMist ({h}x{w} grey)", len(d["images"]), 575), licence=UMIST_LICENCE, jule_size=(112, 92, 1))
 
@@ -1359,15 +1371,9 @@ def build_frgc(source:Path, # folder/archive of subject folders, a fea/gnd .mat 
                size:int=32, # side the images of a folder are resized to (JULE: 32)
               ) -> ImageDataset:
     "A 20-subject FRGC-v2.0 subset from face crops in subject folders (resized to size x size), a fea/gnd .mat (32x32x3) or an .npz."
-    kind, path = _face_form(source, "FRGC", _FRGC_FORMS)
-    if kind == "mat": d = _mat_class_names(read_mat_faces(path, (32, 32, 3), n_classes=20))
-    elif kind == "npz":
-        d = _npz_faces(path, 20)
-        if d["images"].shape[-1] != 3: raise DatasetError(f"{path}: images have {d['images'].shape[-1]} channel(s), expected RGB (N, H, W, 3)")
-    else:
-        d = read_image_folders(path, "RGB", size=size)
-        _check_subjects(d, 20, "FRGC", "JULE's 20 randomly chosen subjects are not published: put the folders of the 20 subjects to use "
-                                         "(cropped faces) in one folder and import that")
+    kind, d = _read_faces(source, "FRGC", _FRGC_FORMS, 20, "RGB", lambda p: _mat_class_names(read_mat_faces(p, (32, 32, 3), n_classes=20)),
+                          advice="JULE's 20 randomly chosen subjects are not published: put the folders of the 20 subjects to use "
+                                 "(cropped faces) in one folder and import that", size=size)
     h, w = d["images"].shape[1:3]
     resize = f"{size}x{size}, bilinear antialiased, aspect ratio not preserved, no face cropping" if kind == "images" else "none"
     return _faces_dataset("frgc", d, _variant(f"FRGC-v2.0 subset (20 subjects, {h}x{w} RGB)", len(d["images"]), 2462), licence=FRGC_LICENCE,

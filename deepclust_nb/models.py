@@ -4,14 +4,13 @@
 
 # %% ../nbs/04_models.ipynb #3e85c585
 from __future__ import annotations
-import math
+import functools, math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchvision
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
@@ -19,7 +18,7 @@ from .core import ConfigError, check_choice
 
 # %% auto #0
 __all__ = ['STEMS', 'IN_CHANNELS', 'BACKBONES', 'JULE_FILTERS', 'TRAIN_BLOCK_MEMORY', 'JULE_ARCHS', 'BackboneSpec',
-           'register_backbone', 'ResNetBackbone', 'resnet18', 'resnet34', 'resnet50', 'TinyConvNet', 'tiny',
+           'register_backbone', 'resnet_backbone_class', 'resnet18', 'resnet34', 'resnet50', 'TinyConvNet', 'tiny',
            'make_backbone', 'check_input_size', 'InstanceHead', 'ClusterHead', 'chunked_conv_bn_relu', 'JuleCNN',
            'jule_cnn']
 
@@ -59,38 +58,49 @@ def register_backbone(name:str, # the name configs use, e.g. "resnet18"
     return deco
 
 # %% ../nbs/04_models.ipynb #14729d94
-class ResNetBackbone(torchvision.models.ResNet):
-    "A torchvision ResNet without classifier, with a CIFAR or ImageNet stem: (B, C, H, W) -> (B, out_dim)."
-    def __init__(self,
-                 block:type, # torchvision BasicBlock or Bottleneck
-                 layers:Sequence[int], # blocks per stage, e.g. [2, 2, 2, 2]
-                 stem:str="cifar", # "cifar" (3x3/1 conv, no max-pool) or "imagenet" (7x7/2 conv + 3x3/2 max-pool)
-                 in_channels:int=3, # 1 (grey) or 3 (RGB)
-                ):
-        super().__init__(block, list(layers), num_classes=1, zero_init_residual=False)  # torchvision's init
-        if stem == "cifar":
-            self.conv1, self.maxpool = _stem_conv("cifar", in_channels, 64), nn.Identity()
-        elif in_channels != 3:
-            self.conv1 = _stem_conv("imagenet", in_channels, 64)
-        self.fc = nn.Identity()
-        self.stem, self.out_dim = stem, 512 * block.expansion
+@functools.cache
+def resnet_backbone_class() -> type:
+    "`ResNetBackbone`, built on first use: importing torchvision costs seconds, which every process that never builds a ResNet is spared."
+    from torchvision.models import ResNet
+
+    class ResNetBackbone(ResNet):
+        "A torchvision ResNet without classifier, with a CIFAR or ImageNet stem: (B, C, H, W) -> (B, out_dim)."
+        def __init__(self,
+                     block:type, # torchvision BasicBlock or Bottleneck
+                     layers:Sequence[int], # blocks per stage, e.g. [2, 2, 2, 2]
+                     stem:str="cifar", # "cifar" (3x3/1 conv, no max-pool) or "imagenet" (7x7/2 conv + 3x3/2 max-pool)
+                     in_channels:int=3, # 1 (grey) or 3 (RGB)
+                    ):
+            super().__init__(block, list(layers), num_classes=1, zero_init_residual=False)  # torchvision's init
+            if stem == "cifar":
+                self.conv1, self.maxpool = _stem_conv("cifar", in_channels, 64), nn.Identity()
+            elif in_channels != 3:
+                self.conv1 = _stem_conv("imagenet", in_channels, 64)
+            self.fc = nn.Identity()
+            self.stem, self.out_dim = stem, 512 * block.expansion
+    return ResNetBackbone
+
+def _resnet(block:str, layers:list[int], stem:str, in_channels:int) -> nn.Module:
+    from torchvision.models import resnet
+    return resnet_backbone_class()(getattr(resnet, block), layers, stem, in_channels)
 
 _RESNET_STRIDES = {"cifar": 8, "imagenet": 32}
 
 @register_backbone("resnet18", 512, _RESNET_STRIDES)
-def resnet18(stem:str="cifar", in_channels:int=3) -> ResNetBackbone:
+def resnet18(stem:str="cifar", in_channels:int=3) -> nn.Module:
     "ResNet-18 body, 512-d features."
-    return ResNetBackbone(torchvision.models.resnet.BasicBlock, [2, 2, 2, 2], stem, in_channels)
+    return _resnet("BasicBlock", [2, 2, 2, 2], stem, in_channels)
 
 @register_backbone("resnet34", 512, _RESNET_STRIDES)
-def resnet34(stem:str="cifar", in_channels:int=3) -> ResNetBackbone:
+def resnet34(stem:str="cifar", in_channels:int=3) -> nn.Module:
     "ResNet-34 body (CC, CDEC and SACC's backbone), 512-d features."
-    return ResNetBackbone(torchvision.models.resnet.BasicBlock, [3, 4, 6, 3], stem, in_channels)
+    return _resnet("BasicBlock", [3, 4, 6, 3], stem, in_channels)
 
 @register_backbone("resnet50", 2048, _RESNET_STRIDES)
-def resnet50(stem:str="cifar", in_channels:int=3) -> ResNetBackbone:
+def resnet50(stem:str="cifar", in_channels:int=3) -> nn.Module:
     "ResNet-50 body, 2048-d features."
-    return ResNetBackbone(torchvision.models.resnet.Bottleneck, [3, 4, 6, 3], stem, in_channels)
+    return _resnet("Bottleneck", [3, 4, 6, 3], stem, in_channels)
+
 
 # %% ../nbs/04_models.ipynb #1a789967
 class TinyConvNet(nn.Module):

@@ -12,7 +12,6 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import matplotlib, matplotlib.patches, matplotlib.ticker
 from matplotlib.figure import Figure
-import seaborn as sns
 from matplotlib.lines import Line2D
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import connected_components
@@ -330,6 +329,7 @@ def save_figure(fig:Figure, # a finished figure
 
 def _palette(n:int) -> list:
     "n distinct colours: tab10 / tab20 when they suffice, evenly spaced hues beyond."
+    import seaborn as sns   # imported where used: seaborn (with scipy.stats) adds seconds to every stage that imports this module
     return sns.color_palette("tab10" if n <= 10 else "tab20" if n <= 20 else "husl", max(n, 1))
 
 def _ids(x, name:str) -> np.ndarray:
@@ -400,6 +400,7 @@ def plot_confusion(labels, # (n,) true classes
                    title:str|None=None,
                   ) -> tuple[Path, Path]:
     "Row-normalised confusion matrix, clusters ordered by their matched class."
+    import seaborn as sns
     y, c = _pair(labels, pred)
     table = confusion(y, c)
     order = _cluster_order(table, match_clusters(y, c))

@@ -1,8 +1,12 @@
-"""Every library notebook runs top to bottom, its test cells included (cells flagged `slow` too; `cuda` cells only with a GPU), and leaves the
-checkout's pipeline as it found it: the tutorial runs `dvc exp run`, but in a copy of the checkout, never here.
+"""Every library notebook runs top to bottom, its test cells included (`cuda` cells only with a GPU), and leaves the checkout's pipeline as it
+found it: the tutorial runs `dvc exp run`, but in a copy of the checkout, never here.
+
+Cells flagged `slow` (each method's full `digits` run, which the `default` profile of the pipeline trains as well) run only with
+DEEPCLUST_SLOW_TESTS=1: they would take a third of the suite's time on CI's 2 cores. Their code paths stay covered here by the short runs of
+tests/test_methods.py and the `tiny` pipeline of tests/test_pipeline.py.
 
 Pipeline stage notebooks (nbs/pipeline) and benchmarks (nbs/benchmarks) are run by DVC and by hand, not here."""
-import hashlib, subprocess
+import hashlib, os, subprocess
 import pytest
 import torch
 from conftest import REPO, BIN
@@ -18,7 +22,7 @@ def pipeline_state() -> dict[str, str]:
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=str)
 def test_notebook_runs(nb):
-    flags = "slow cuda" if torch.cuda.is_available() else "slow"
+    flags = " ".join(["slow"] * bool(os.environ.get("DEEPCLUST_SLOW_TESTS")) + ["cuda"] * torch.cuda.is_available())
     before = pipeline_state()
     r = subprocess.run([str(BIN/"nbdev_test"), "--path", str(nb), "--flags", flags, "--do_print"],
                        cwd=REPO/"nbs", capture_output=True, text=True, timeout=900)
