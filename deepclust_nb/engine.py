@@ -66,6 +66,9 @@ class Method:
         "The method's hyper-parameters as a dict."
         return dataclasses.asdict(self)
 
+    def prepare(self, model:nn.Module, images:Tensor, cfg:RunConfig) -> None:
+        "Called once before the first epoch of a fresh run with the whole training set (uint8, on the device): a method that looks at the data before training overrides it (CDEC's centres)."
+
     def own_loop(self, cfg:RunConfig, out_dir:Path, data:ImageDataset, resume:bool, stop_after:int|None,
                  progress:bool) -> dict|None:
         "A method that does not train by views and a loss (JULE alternates clustering and learning) runs its whole loop here and returns `fit`'s summary; the others return None."
@@ -361,6 +364,7 @@ def fit(cfg:RunConfig, # the run
             epoch, step = state["epoch"], state["step"]
             set_rng_state(state["rng"] if main else state["rng_other_ranks"][rank() - 1]); perm_gen.set_state(state["perm_rng"])
         else:
+            method.prepare(model, images, cfg)   # a method's look at the data (CDEC: its centres), on every rank
             seed_rank(cfg.seed)   # independent augmentations on every rank; rank 0 keeps the stream of a single process
 
         train_model = data_parallel(model, device)   # DistributedDataParallel in a job of several processes

@@ -33,7 +33,7 @@ class CCNet(nn.Module):
 
 # %% ../../nbs/11_cc.ipynb #ffbb815c
 PAPER = dict(backbone="resnet34", stem="imagenet", image_size=224, batch_size=256, epochs=1000, lr=3e-4, weight_decay=0.0,
-             optimizer="adam", temperature_instance=0.5, temperature_cluster=1.0)
+             optimizer="adam", temperature_instance=0.5, temperature_cluster=1.0, precision="fp32")   # the official code: fp32 throughout
 DIGITS = dict(dataset="digits", backbone="tiny", stem="cifar", image_size=8, batch_size=256, epochs=50, lr=1e-3,
               method_args=dict(min_scale=0.5, flip=False))
 

@@ -5,7 +5,7 @@
 # %% ../../nbs/12_cdec.ipynb #f76bac38
 from __future__ import annotations
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import ClassVar, Iterable, Sequence
 import torch
 from torch import nn, Tensor
 
@@ -18,8 +18,8 @@ from ..distributed import global_batch, broadcast_, unwrap
 from .cc import CC, PAPER, DIGITS
 
 # %% auto #0
-__all__ = ['EPS', 'BN_MODES', 'PAPER_CDEC', 'student_t_assign', 'dec_target', 'batch_kl', 'dec_cluster_loss', 'anchor_loss',
-           'cdec_total', 'CDECNet', 'init_centres', 'CDEC']
+__all__ = ['EPS', 'BN_MODES', 'PAPER_CDEC', 'INIT_MODES', 'student_t_assign', 'dec_target', 'batch_kl', 'dec_cluster_loss',
+           'anchor_loss', 'cdec_total', 'CDECNet', 'backbone_features', 'set_centres', 'init_centres', 'CDEC']
 
 # %% ../../nbs/12_cdec.ipynb #5fb50ea0
 def student_t_assign(h:Tensor, # (B, D) embeddings
@@ -112,20 +112,27 @@ class CDECNet(nn.Module):
 BN_MODES = ("batch", "eval")
 
 @torch.no_grad()
-def init_centres(model:CDECNet, # the network whose centres are set
-                 x:Tensor, # (N, C, H, W) un-augmented images (float views), N >= K
-                 seed:int=0, # seeds k-means
-                 bn_mode:str="batch", # BatchNorm statistics of the features: "batch" (of x, as in training) or "eval" (running)
-                ) -> Tensor:
-    "Set the centres to k-means centroids of the backbone features of `x` (of every rank's `x` in a job) under no_grad, leaving every buffer as it was; returns the k-means labels."
+def backbone_features(model:CDECNet, # the network
+                      batches:Iterable[Tensor], # float views, one tensor per forward pass
+                      bn_mode:str="batch", # BatchNorm statistics: "batch" (of each batch, as in training) or "eval" (running)
+                     ) -> Tensor:
+    "Backbone features (N, D) of the batches under no_grad, leaving every buffer (BatchNorm running statistics, counters) as it was."
     check_choice("bn_mode", bn_mode, BN_MODES)
-    K = model.n_clusters
     buffers = {name: b.clone() for name, b in model.named_buffers()}
     was_training = model.training
     model.train(bn_mode == "batch")
-    h = global_batch(model.backbone(x).float())   # the features of the global batch in a job of several processes
+    h = torch.cat([model.backbone(x).float() for x in batches])
     model.train(was_training)
-    for name, b in model.named_buffers(): b.copy_(buffers[name])   # BN running statistics and counters untouched
+    for name, b in model.named_buffers(): b.copy_(buffers[name])
+    return h
+
+@torch.no_grad()
+def set_centres(model:CDECNet, # the network whose centres are set
+                h:Tensor, # (N, D) features, N >= K
+                seed:int=0, # seeds k-means
+               ) -> Tensor:
+    "Set the centres to the k-means centroids of `h` (rank 0's in a job) and mark them initialised; returns the k-means labels."
+    K = model.n_clusters
     if len(h) < K: raise ConfigError(f"k-means initialisation of {K} centres needs at least {K} images, got {len(h)}")
     labels = kmeans(h, K, seed=seed)
     onehot = nn.functional.one_hot(labels, K).float()
@@ -139,8 +146,18 @@ def init_centres(model:CDECNet, # the network whose centres are set
     model.centres_initialised.fill_(True)
     return labels
 
+def init_centres(model:CDECNet, # the network whose centres are set
+                 x:Tensor, # (N, C, H, W) un-augmented images (float views), N >= K
+                 seed:int=0, # seeds k-means
+                 bn_mode:str="batch", # BatchNorm statistics of the features: "batch" (of x, as in training) or "eval" (running)
+                ) -> Tensor:
+    "Set the centres to k-means centroids of the backbone features of `x` (of every rank's `x` in a job), leaving every buffer as it was; returns the k-means labels."
+    return set_centres(model, global_batch(backbone_features(model, [x], bn_mode)), seed)
+
+
 # %% ../../nbs/12_cdec.ipynb #980ea698
 PAPER_CDEC = dict(PAPER, batch_size=128, epochs=2000, eval_every=25)
+INIT_MODES = ("dataset", "batch")
 
 @register_method("cdec")
 @dataclass
@@ -151,6 +168,8 @@ class CDEC(CC):
     instance_weight: float = 1.0 # alpha_ins, weight of the instance NT-Xent (hard-coded 1 in the code)
     cluster_weight: float = 1.0  # beta, weight of DEC's clustering loss (hard-coded 1)
     anchor_weight: float = 1.0   # gamma, weight of the anchor loss (hard-coded 1)
+    init: str = "dataset"        # the centres' k-means runs on: "dataset" (every training image before training, the code's) or "batch" (the first batch)
+    init_batch_size: int = 32    # images per forward pass of the "dataset" initialisation (the code's 32: BatchNorm statistics are per batch)
     init_bn: str = "batch"       # BatchNorm statistics for the k-means initialisation of the centres: "batch" or "eval" (see `init_centres`)
 
     presets = {
@@ -161,15 +180,24 @@ class CDEC(CC):
     }
 
     def __post_init__(self):
-        check_choice("init_bn", self.init_bn, BN_MODES)
+        check_choice("init", self.init, INIT_MODES); check_choice("init_bn", self.init_bn, BN_MODES)
+        if isinstance(self.init_batch_size, bool) or not isinstance(self.init_batch_size, int) or self.init_batch_size < 1:
+            raise ConfigError(f"init_batch_size must be a positive integer, got {self.init_batch_size!r}")
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 < self.alpha < float("inf"):
             raise ConfigError(f"alpha (Student-t degrees of freedom) must be a positive finite number, got {self.alpha!r}")
 
     def build_model(self, cfg:RunConfig, in_channels:int, n_clusters:int) -> nn.Module:
-        if cfg.batch_size < n_clusters:
+        if self.init == "batch" and cfg.batch_size < n_clusters:
             raise ConfigError(f"CDEC initialises its {n_clusters} centres by k-means on the first batch: batch_size {cfg.batch_size} "
                               f"must be >= n_clusters {n_clusters}")
         return CDECNet(make_backbone(cfg.backbone, cfg.stem, in_channels), n_clusters, self.feature_dim, self.hidden_dim, self.alpha)
+
+    def prepare(self, model:nn.Module, images:Tensor, cfg:RunConfig) -> None:
+        "The code's initialisation: k-means on the features of every training image's anchor view, in batches of `init_batch_size`."
+        if self.init != "dataset": return
+        net = unwrap(model)
+        views = (self.eval_view(batch, cfg) for batch in images.split(self.init_batch_size))
+        set_centres(net, backbone_features(net, views, self.init_bn), cfg.seed)   # every rank holds the whole set: no gathering
 
     def views(self, images:Tensor, cfg:RunConfig) -> tuple[Tensor, Tensor, Tensor]:
         return self.weak(images, cfg), self.weak(images, cfg), self.eval_view(images, cfg)
