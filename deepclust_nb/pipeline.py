@@ -15,9 +15,9 @@ from .engine import METHODS, fit, list_methods, make_method
 
 # %% auto #0
 __all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_DATASETS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES',
-           'PLUGIN_DIR', 'PARAMS_HEADER', 'jule_runs', 'local_source', 'method_code', 'add_run', 'run_key',
-           'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params', 'write_run_configs',
-           'train_run', 'run_cost', 'write_params', 'read_params']
+           'PLUGIN_DIR', 'PARAMS_HEADER', 'paper_preset', 'jule_runs', 'local_source', 'method_code', 'add_run',
+           'run_key', 'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params',
+           'write_run_configs', 'train_run', 'run_cost', 'write_params', 'read_params']
 
 # %% ../nbs/30_pipeline.ipynb #339d30ae
 CONTRASTIVE = ["simclr", "cc", "cdec", "sacc", "cdc"]
@@ -30,7 +30,7 @@ def _runs(methods, datasets, preset, seeds=(0,)) -> list[dict]:
     return [dict(method=m, dataset=d, preset=preset(m, d) if callable(preset) else preset, seed=s)
             for m in methods for d in datasets for s in seeds]
 
-def _paper_preset(method:str, dataset:str) -> str:
+def paper_preset(method:str, dataset:str) -> str:
     "The published protocol of `method` on `dataset`: CC's family changes colour jitter and blur with the dataset (JULE: `JULE.preset_for`)."
     if method in ("cc", "sacc", "cdec", "cdc") and dataset in ("imagenet10", "imagenet-dogs"): return "paper-imagenet"
     if method in ("cc", "sacc", "cdc") and dataset == "stl10": return "paper-stl"
@@ -65,10 +65,10 @@ PROFILES: dict[str, dict] = {
     "fast": dict(description="contrastive methods on CIFAR-10 at native 32 px; one GPU",
                  runs=_runs(CONTRASTIVE, ["cifar10"], "fast")),
     "paper": dict(description="every contrastive method on every dataset of its paper with the published protocol; many GPU-days",
-                  runs=_runs(["cc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], _paper_preset)
-                       + _runs(["sacc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs"], _paper_preset)
-                       + _runs(["cdec"], ["cifar10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], _paper_preset)
-                       + _runs(["cdc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet", "imagenet1k"], _paper_preset)),
+                  runs=_runs(["cc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], paper_preset)
+                       + _runs(["sacc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs"], paper_preset)
+                       + _runs(["cdec"], ["cifar10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], paper_preset)
+                       + _runs(["cdc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet", "imagenet1k"], paper_preset)),
     "jule": dict(description="JULE's paper on the CPU: every JULE dataset with a local copy, 3 seeds, and the official switches; hours",
                  runs=lambda data_root: jule_runs(_local_jule_datasets(data_root))),
 }

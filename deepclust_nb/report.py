@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+import torch
 import matplotlib, matplotlib.patches, matplotlib.ticker
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -20,23 +21,23 @@ from sklearn.metrics import adjusted_mutual_info_score
 from sklearn.neighbors import kneighbors_graph
 from threadpoolctl import threadpool_limits
 
-from .core import ConfigError, atomic_write, check_choice, write_json
+from .core import ConfigError, RunConfig, atomic_write, check_choice, write_json
 from .metrics import cluster_metrics, confusion
 from .data import ImageDataset
 from .published import PUBLISHED, PAPERS, PUBLISHED_COSTS, DATASET_NAMES, Published
 
 # %% auto #0
-__all__ = ['OTHER_ALGORITHMS', 'COST_KEYS', 'PROFILE_ORDER', 'SEED_KEYS', 'SWITCH_TAGS', 'OUR_JULE_DEFAULT', 'FIGURE_KINDS',
-           'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_CAVEATS', 'METHOD_NOTES', 'COLUMNS', 'FULL_COLUMNS', 'RUN_COLUMNS',
-           'JULE_DATASETS', 'SWITCH_COLUMNS', 'OTHER_COLUMNS', 'JULE_NMI_COLUMNS', 'find_runs', 'run_info',
-           'read_history', 'load_predictions', 'evaluate_run', 'read_eval', 'write_eval', 'pixel_features',
-           'other_algorithms', 'run_other_algorithms', 'mean_std', 'collapsed', 'profile_rank', 'group_key',
-           'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters', 'plot_confusion', 'tsne_embedding',
-           'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes', 'plot_nmi_vs_time', 'plot_jule_trajectory',
-           'period_records', 'jule_published_nmi', 'plot_jule_periods', 'plot_period_clusters', 'make_figures',
-           'our_groups', 'comparison_table', 'format_duration', 'format_row', 'to_markdown', 'latex_escape', 'to_latex',
-           'runs_table', 'switches_table', 'other_algorithms_tables', 'jule_nmi_rows', 'write_reliability',
-           'write_report']
+__all__ = ['PROTOCOL_KEYS', 'OTHER_ALGORITHMS', 'COST_KEYS', 'PROFILE_ORDER', 'SEED_KEYS', 'SWITCH_TAGS', 'OUR_JULE_DEFAULT',
+           'FIGURE_KINDS', 'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_CAVEATS', 'METHOD_NOTES', 'COLUMNS', 'FULL_COLUMNS',
+           'RUN_COLUMNS', 'JULE_DATASETS', 'SWITCH_COLUMNS', 'OTHER_COLUMNS', 'JULE_NMI_COLUMNS', 'find_runs',
+           'run_info', 'read_history', 'load_predictions', 'run_protocol', 'evaluate_run', 'read_eval', 'write_eval',
+           'pixel_features', 'other_algorithms', 'run_other_algorithms', 'mean_std', 'collapsed', 'profile_rank',
+           'group_key', 'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters', 'plot_confusion',
+           'tsne_embedding', 'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes', 'plot_nmi_vs_time',
+           'plot_jule_trajectory', 'period_records', 'jule_published_nmi', 'plot_jule_periods', 'plot_period_clusters',
+           'make_figures', 'our_groups', 'paper_protocol', 'protocol_deviations', 'comparison_table', 'format_duration',
+           'format_row', 'to_markdown', 'latex_escape', 'to_latex', 'runs_table', 'switches_table',
+           'other_algorithms_tables', 'jule_nmi_rows', 'write_reliability', 'write_report']
 
 # %% ../nbs/20_report.ipynb #5fc0fab0
 def find_runs(root:str|Path="reports/runs", # folder holding one sub-folder per run
@@ -91,6 +92,13 @@ def _seed(run_dir:Path, prov:dict) -> int|None:
 _RUN_COSTS = ("cluster_time_s", "knn_time_s", "merge_time_s", "cnn_time_s")   # JULE's split of its time, when metrics.json has it
 _SETUP_KEYS = ("arch", "input_size", "eta")   # JULE's model and unrolling rate, when metrics.json has them
 
+PROTOCOL_KEYS = ("precision", "backbone", "stem", "image_size", "batch_size", "epochs")   # what a run is compared with its paper's protocol on
+
+def run_protocol(prov:dict) -> dict:
+    "The protocol a run followed, from its provenance.json: the precision it resolved to and its RunConfig's PROTOCOL_KEYS, with its device."
+    cfg = prov.get("config") or {}
+    return {k: prov.get("precision") if k == "precision" else cfg.get(k) for k in PROTOCOL_KEYS} | {"device": prov.get("device")}
+
 def evaluate_run(run_dir:str|Path, # a finished run folder
                 ) -> dict:
     "Metrics of every stored prediction, recomputed from predictions.npz, with confusion matrix, cluster sizes, costs, profile, tag and provenance (JSON-ready)."
@@ -120,7 +128,7 @@ def evaluate_run(run_dir:str|Path, # a finished run folder
                           gpu_hours=train_time / 3600 if train_time is not None and device.startswith("cuda") else None,
                           device=device, device_name=prov.get("device_name"), precision=summary.get("precision"),
                           **{k: summary[k] for k in _RUN_COSTS if k in summary}),
-                setup={k: summary[k] for k in _SETUP_KEYS if k in summary}, args=info["args"],
+                setup={k: summary[k] for k in _SETUP_KEYS if k in summary}, args=info["args"], run_protocol=run_protocol(prov),
                 provenance=dict(git_commit=prov.get("git_commit"), git_dirty=prov.get("git_dirty"), deepclust_nb=prov.get("deepclust_nb")),
                 matches_training_log=None if logged is None else bool(abs(logged - metrics["nmi"]) < 1e-6))
 
@@ -302,7 +310,8 @@ def aggregate(runs:Iterable[dict|str|Path], # evaluate_run / read_eval results, 
             n_clusters=max(e["n_clusters"] for e in es), collapsed_runs=sorted(e["run"] for e in es if collapsed(e)),
             by_seed={str(e["seed"]): {k: e["metrics"][k] for k in SEED_KEYS if isinstance(e["metrics"].get(k), (int, float))}
                      for e in sorted(es, key=lambda e: _seed_order(e["seed"]))},
-            setup=_merge_setup(es))
+            setup=_merge_setup(es),
+            run_protocols=list({json.dumps(e["run_protocol"], sort_keys=True): e["run_protocol"] for e in es if e.get("run_protocol")}.values()))
         if (other := _aggregate_other(es)): entry["other_algorithms"] = other
         out[group_key(method, dataset, tag, profile)] = entry
     return out
@@ -839,6 +848,24 @@ def _cost(agg:dict) -> dict:
     return dict(train_time_s=c["train_time_s"]["mean"], images_per_s=c["images_per_s"]["mean"], devices=agg["devices"],
                 wall_time_s=(c.get("wall_time_s") or {}).get("mean"), peak_rss_gib=(c.get("peak_rss_gib") or {}).get("mean"))
 
+def paper_protocol(method:str, # a registered method
+                   dataset:str, # one of its paper's datasets
+                   device:str|None="cpu", # the device a run used: "auto" precision resolves on it
+                  ) -> dict:
+    "The protocol of `method`'s paper on `dataset` in PROTOCOL_KEYS: its paper preset (the pipeline's choice per dataset), resolved."
+    from deepclust_nb.engine import METHODS, list_methods
+    from deepclust_nb.pipeline import paper_preset   # which preset is the paper's protocol on this dataset
+    if method not in METHODS: list_methods()
+    preset = METHODS[check_choice("method", method, sorted(METHODS))].preset_for(paper_preset(method, dataset), dataset)
+    cfg = RunConfig.from_dict({**RunConfig(method=method).to_dict(), **preset, "dataset": dataset})
+    return {k: cfg.resolved_precision(torch.device(device or "cpu")) if k == "precision" else getattr(cfg, k) for k in PROTOCOL_KEYS}
+
+def protocol_deviations(ran:dict, # a run's protocol (`run_protocol`)
+                        paper:dict, # its paper's (`paper_protocol`)
+                       ) -> list[str]:
+    "How a run departs from its paper's protocol: one phrase per differing key, e.g. 'precision bf16 (paper fp32)'."
+    return [f"{k.replace('_', ' ')} {ran[k]} (paper {paper[k]})" for k in PROTOCOL_KEYS if ran.get(k) is not None and ran[k] != paper[k]]
+
 def comparison_table(published:Sequence[Published|dict], # published rows (e.g. deepclust_nb.published.PUBLISHED)
                      aggregated:Mapping[str, dict], # the output of `aggregate`
                      paper:str, # CC, CDEC, SACC, CDC or JULE
@@ -869,7 +896,9 @@ def comparison_table(published:Sequence[Published|dict], # published rows (e.g. 
                 if p.value is not None:
                     row["diff"] = stats[0]["mean"] - p.value
                     if len(stats) > 1: row["diff_geo"] = stats[1]["mean"] - p.value
-            row.update(n_seeds=agg["n_seeds"], data="; ".join(x for x in (agg["variant"], DATA_CAVEATS.get(p.dataset)) if x), cost=_cost(agg))
+            row.update(n_seeds=agg["n_seeds"], data="; ".join(x for x in (agg["variant"], DATA_CAVEATS.get(p.dataset)) if x), cost=_cost(agg),
+                       deviations=sorted({d for ran in agg.get("run_protocols", [])
+                                          for d in protocol_deviations(ran, paper_protocol(p.ours, p.dataset, ran.get("device")))}))
             out.append(row)
     return out
 
@@ -889,6 +918,11 @@ def format_duration(seconds:float|None) -> str:
     "A duration as s, min or h."
     if seconds is None: return "–"
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+def _profile_text(row:dict) -> str:
+    "The profile of our runs, flagged where they depart from the paper's protocol."
+    devs = row.get("deviations") or []
+    return (row.get("profile") or "–") + (f" (not the paper's protocol: {'; '.join(devs)})" if devs else "")
 
 def format_row(row:dict, # a comparison_table row
               ) -> dict[str, str]:
@@ -911,7 +945,7 @@ def format_row(row:dict, # a comparison_table row
     published_text = "?" if row["published"] is None else _fmt(row["published"]) + (f" ({row['printed']}{'' if row['printed'].endswith('%') else ' %'})" if row["unit"] == "percent" else "")
     return dict(zip(FULL_COLUMNS, (
         row["method"] + (f" ({row['setting']})" if row["setting"] else ""), DATASET_NAMES.get(row["dataset"], row["dataset"]), row["metric"].upper(),
-        {"n/a": "–"}.get(row["nmi"], row["nmi"]), published_text, row["status"], row.get("profile") or "–", ours,
+        {"n/a": "–"}.get(row["nmi"], row["nmi"]), published_text, row["status"], _profile_text(row), ours,
         str(row["n_seeds"]) if row["n_seeds"] else "–", diff, cost_text, row["data"] or "–",
         "; ".join(x for x in (row["source"], row["note"]) if x) or "–")))
 
