@@ -147,7 +147,8 @@ def train_config(args) -> RunConfig:
         presets = getattr(cls, "presets", {}) if cls else {}
         if args.preset not in presets:
             raise ConfigError(f"unknown preset {args.preset!r} for method {method!r}; accepted: {', '.join(presets) or '(none)'}")
-        base = dict(presets[args.preset])
+        dataset = given.get("dataset") or presets[args.preset].get("dataset") or RunConfig.dataset
+        base = cls.preset_for(args.preset, dataset)   # as the pipeline does: JULE's paper preset sets eta and the image size per dataset
     cfg = RunConfig.from_dict({**base, **given, "method_args": {**base.get("method_args", {}), **_key_values(args.arg, "--arg")}})
     make_method(cfg.method, cfg.method_args)  # validate the method and its arguments before loading data
     return cfg
