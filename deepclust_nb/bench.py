@@ -282,9 +282,9 @@ class PILGaussianBlur:
 PAPER_VIEWS = {"cc": ("weak", "weak"), "cdec": ("weak", "weak", "test"), "sacc": ("weak", "weak", "strong")}
 DEFAULT_PAPER_VIEWS = ("weak", "weak")   # CC's pipeline, for methods without official code (the SimCLR baseline, CDC-R)
 
-def _normalize(channels:int) -> T.Normalize:
+def _normalize(channels:int) -> Callable:
     "ImageNet mean/std normalisation; luma-weighted statistics for one-channel images."
-    import torchvision.transforms as T   # in the functions that use it: importing torchvision costs seconds
+    import torchvision.transforms as T   # in the functions that use it (so the annotations say Callable): importing torchvision costs seconds
     return T.Normalize(IMAGENET_GRAY_MEAN, IMAGENET_GRAY_STD) if channels == 1 else T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
 
 def paper_weak_transform(size:int, # output side
@@ -294,7 +294,7 @@ def paper_weak_transform(size:int, # output side
                          blur:bool=False, # the papers' cv2 blur: not reproduced, refused
                          normalized:bool=False, # ImageNet-normalise (SACC's "all" variant only)
                          channels:int=3, # image channels
-                        ) -> T.Compose:
+                        ) -> Callable:
     "CC's weak view of one PIL image as the official code builds it with torchvision's transforms."
     import torchvision.transforms as T
     if blur: raise ConfigError("the papers' weak-view blur is OpenCV's cv2.GaussianBlur, which this benchmark does not reproduce; "
@@ -308,7 +308,7 @@ def paper_strong_transform(size:int, # output side
                            flip:bool=True, # random horizontal flip
                            normalized:bool=True, # ImageNet-normalise (SACC: yes)
                            channels:int=3, # image channels
-                          ) -> T.Compose:
+                          ) -> Callable:
     "SACC's strong view of one PIL image as its official code builds it."
     import torchvision.transforms as T
     ops = [T.RandomResizedCrop(size, scale=(min_scale, 1.0)), T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
@@ -316,7 +316,7 @@ def paper_strong_transform(size:int, # output side
     return T.Compose(ops + [CLSARandAugment(5, 10), T.ToTensor()] + ([_normalize(channels)] if normalized else []))
 
 def paper_test_transform(size:int, # output side
-                        ) -> T.Compose:
+                        ) -> Callable:
     "The official test transform: Resize((size, size)), ToTensor()."
     import torchvision.transforms as T
     return T.Compose([T.Resize((size, size)), T.ToTensor()])
@@ -324,7 +324,7 @@ def paper_test_transform(size:int, # output side
 def paper_transforms(method:Method, # the method (its view arguments are used)
                      size:int, # output side
                      channels:int=3, # image channels
-                    ) -> tuple[tuple[str, ...], list[T.Compose]]:
+                    ) -> tuple[tuple[str, ...], list[Callable]]:
     "The kinds of the method's official views and one transform per view."
     kinds = PAPER_VIEWS.get(method.name, DEFAULT_PAPER_VIEWS)
     norm = getattr(method, "normalization", "none")   # SACC: which views are ImageNet-normalised
