@@ -11,7 +11,6 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.distributed._functional_collectives as funcol
 from torch import nn, Tensor
 from torch.nn.parallel import DistributedDataParallel
 
@@ -95,11 +94,26 @@ def process_group(device:str="auto", # RunConfig.device
     finally: dist.destroy_process_group()
 
 # %% ../nbs/07_distributed.ipynb #b61519bc
+class _GatherRows(torch.autograd.Function):
+    "All-gather forward; backward: the sum over ranks of the gradient, this rank's rows of it (a reduce-scatter)."
+    # Our own, on purpose: on gloo (torch 2.14) the functional collectives' autograd gather segfaulted in 1 of 3 runs, and
+    # torch.distributed.nn's gave wrong gradients (25 % off); tests/test_distributed.py catches both.
+    @staticmethod
+    def forward(ctx, x):
+        rows = [torch.empty_like(x) for _ in range(world_size())]
+        dist.all_gather(rows, x)
+        return torch.cat(rows, 0)
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone(memory_format=torch.contiguous_format)   # all_reduce works in place
+        dist.all_reduce(grad)
+        return grad.chunk(world_size(), 0)[rank()]
+
 def global_batch(x:Tensor, # (B, ...) this rank's rows
                 ) -> Tensor:
     "Every rank's rows of `x` in rank order, (world_size * B, ...), differentiable back to the rank that made each row; `x` itself in one process."
     if world_size() == 1 or not in_group(): return x
-    return funcol.all_gather_single_autograd(x.contiguous(), 0, dist.group.WORLD)
+    return _GatherRows.apply(x.contiguous())
 
 # %% ../nbs/07_distributed.ipynb #221ee0db
 def _picklable(e:BaseException) -> BaseException:

@@ -78,7 +78,7 @@ def _torchrun(nproc:int, *cmd:str) -> list[str]:
 
 
 def _env(**extra) -> dict:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **extra}
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1", **extra}   # a crash prints its Python stack
 
 
 def _max_rel(a:torch.Tensor, b:torch.Tensor) -> float:
