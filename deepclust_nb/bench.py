@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_bench.ipynb #b3e1a003
 from __future__ import annotations
-import dataclasses, gc, math, os, random, statistics, tempfile, time
+import dataclasses, gc, itertools, math, os, random, statistics, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -489,6 +489,7 @@ def run_bench(settings:BenchSettings, # what to measure
               root:str|Path|None=None, # data folder
               strict:bool=False, # stop at the first failed measurement
               log:Callable[[str], None]|None=print, # progress lines (None: quiet)
+              minutes:float|None=None, # start no row after this many minutes (the rows measured are kept; `complete` says whether all were)
              ) -> dict:
     "Measure ceiling, ours and the papers' pipeline for every method and size; write JSON and table when `out` is given (after every row)."
     t0 = time.perf_counter()
@@ -498,17 +499,19 @@ def run_bench(settings:BenchSettings, # what to measure
                   device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
                   device_memory_gib=torch.cuda.get_device_properties(device).total_memory / GIB if device.type == "cuda" else None,
                   cpu_cores=len(os.sched_getaffinity(0)), provenance=provenance(device), rows=[], complete=False)
-    for spec in settings.sizes:
-        for method in settings.methods:
-            r = bench_row(method, parse_size(spec), settings, data, strict)
-            result["rows"].append(r)
-            result["complete"] = len(result["rows"]) == len(settings.sizes) * len(settings.methods)
-            result["wall_time_s"] = time.perf_counter() - t0
-            if out is not None:   # after every row, so that a job stopped by a time limit keeps what it measured
-                write_json(out, result)
-                with atomic_write(Path(out).with_suffix(".md"), "w") as f: f.write(bench_table(result))
-            if log: log(f"{method} at {spec}: " + ", ".join(f"{k} {r[k]['images_per_s']:,.0f} img/s" if "images_per_s" in r[k] else f"{k} {r[k]['error']}"
-                                                         for k in ("ceiling", "ours", "papers")))
+    for spec, method in itertools.product(settings.sizes, settings.methods):
+        if minutes is not None and time.perf_counter() - t0 > 60 * minutes:
+            if log: log(f"bench: {minutes} min spent, {method} at {spec} and the rows after it not measured")
+            break
+        r = bench_row(method, parse_size(spec), settings, data, strict)
+        result["rows"].append(r)
+        result["complete"] = len(result["rows"]) == len(settings.sizes) * len(settings.methods)
+        result["wall_time_s"] = time.perf_counter() - t0
+        if out is not None:   # after every row, so that a job stopped by a time limit keeps what it measured
+            write_json(out, result)
+            with atomic_write(Path(out).with_suffix(".md"), "w") as f: f.write(bench_table(result))
+        if log: log(f"{method} at {spec}: " + ", ".join(f"{k} {r[k]['images_per_s']:,.0f} img/s" if "images_per_s" in r[k] else f"{k} {r[k]['error']}"
+                                                     for k in ("ceiling", "ours", "papers")))
     return result
 
 # %% ../nbs/40_bench.ipynb #b3e1a037
@@ -563,5 +566,6 @@ def train_for(cfg:RunConfig, # the run (e.g. a method's `fast` preset)
                 images_per_s=statistics.median(r["images_per_s"] for r in trained), epoch_cost_s=epoch_cost_s,
                 eval_time_s=statistics.median([r["eval_time_s"] for r in records if "eval_time_s" in r] or [0.0]),
                 metrics={k: v for k, v in final.items() if k != "epoch"}, evaluated_epoch=final["epoch"],
-                curve=[dict(epoch=r["epoch"], nmi=r["nmi"], acc=r["acc"], ari=r["ari"]) for r in records if "nmi" in r],
+                curve=[dict(epoch=r["epoch"], nmi=r["nmi"], acc=r["acc"], ari=r["ari"], images=r.get("eval_images", len(data)))
+                       for r in records if "nmi" in r],
                 protocol_epochs=protocol_epochs, protocol_hours=protocol_epochs * epoch_cost_s / 3600)

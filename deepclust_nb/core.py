@@ -87,6 +87,7 @@ class RunConfig:
     channels_last: bool = True       # NHWC memory layout for convolutions
     sync_bn: bool = False            # torchrun jobs on GPUs: SyncBatchNorm, statistics of the global batch (costs collectives per BN layer)
     eval_every: int = 1              # evaluate every N epochs (0: only at the end)
+    eval_subset: int = 0             # evaluate during training on this many images, the same ones every time (0: all); the last epoch on all
     checkpoint_every: int = 1        # checkpoint every N epochs (the last epoch is always saved)
     eval_batch_size: int = 1024      # images per evaluation forward pass
     method_args: dict = field(default_factory=dict)  # method-specific hyper-parameters
@@ -97,7 +98,7 @@ class RunConfig:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
         for name in ("epochs", "batch_size", "image_size", "eval_batch_size"): positive_int(name)
-        for name in ("eval_every", "checkpoint_every"):
+        for name in ("eval_every", "checkpoint_every", "eval_subset"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ConfigError(f"{name} must be a non-negative integer, got {v!r}")

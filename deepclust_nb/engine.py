@@ -28,8 +28,8 @@ from .distributed import (process_group, world_size, rank, is_main, job_info, ra
 __all__ = ['METHODS', 'CHECKPOINT_FORMAT', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method',
            'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state', 'save_checkpoint', 'recover_checkpoint',
            'remove_checkpoint', 'load_checkpoint', 'check_identity', 'embed_dataset', 'predict', 'evaluate',
-           'save_predictions', 'MetricsLog', 'NonFiniteLossError', 'config_changes', 'resume_or_start', 'progress_bar',
-           'fit', 'evaluate_checkpoint']
+           'save_predictions', 'MetricsLog', 'NonFiniteLossError', 'config_changes', 'training_eval_set',
+           'resume_or_start', 'progress_bar', 'fit', 'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -266,7 +266,7 @@ class NonFiniteLossError(RuntimeError):
     "The loss became NaN or infinite."
 
 #: config fields that may change between a checkpoint and its resumption (they do not change the science)
-RESUMABLE_CHANGES = ("epochs", "eval_every", "checkpoint_every", "eval_batch_size", "device", "compile")
+RESUMABLE_CHANGES = ("epochs", "eval_every", "eval_subset", "checkpoint_every", "eval_batch_size", "device", "compile")
 
 def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
     if cfg.batch_size > len(data):
@@ -291,6 +291,15 @@ def _writable_dir(out_dir:str|Path) -> Path:
     except OSError as e:
         raise ConfigError(f"output directory {out_dir} is not writable ({e.strerror or e}); choose another --out") from None
     return out_dir
+
+def training_eval_set(data:ImageDataset, # the training set
+                      images:Tensor, # its images, on the device
+                      cfg:RunConfig, # `eval_subset` and `seed` are used
+                     ) -> tuple[ImageDataset, Tensor]:
+    "What is evaluated during training: `cfg.eval_subset` images, the same every epoch (drawn from the run's seed, not the global RNG), or all."
+    if not cfg.eval_subset or cfg.eval_subset >= len(data): return data, images
+    idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.eval_subset].sort().values
+    return data.subset(idx), images[idx.to(images.device)]
 
 def resume_or_start(ckpt_path:Path, # the run's checkpoint file
                     identity:dict, # `run_identity` of this run
@@ -357,6 +366,8 @@ def fit(cfg:RunConfig, # the run
         epoch, step = 0, 0
         log = MetricsLog(out_dir) if main else None
         images = data.images.to(device)
+        eval_data, eval_images = training_eval_set(data, images, cfg)   # the last epoch evaluates every image
+        subset_note = {"eval_images": len(eval_data)} if len(eval_data) < len(data) else {}
 
         state = on_main(resume_or_start, ckpt_path, identity, cfg, log, resume)   # rank 0 reads the checkpoint and shares it (or its error)
         if state is not None:
@@ -370,7 +381,8 @@ def fit(cfg:RunConfig, # the run
         train_model = data_parallel(model, device)   # DistributedDataParallel in a job of several processes
         step_model = torch.compile(train_model) if cfg.compile else train_model
         if epoch == 0:  # epoch 0: the randomly initialised network, the baseline of every curve
-            on_main(lambda: log.append(dict(epoch=0, step=0, **evaluate(method, model, data, images, cfg, n_clusters, precision))))
+            on_main(lambda: log.append(dict(epoch=0, step=0, **evaluate(method, model, eval_data, eval_images, cfg, n_clusters, precision),
+                                            **subset_note)))
             # evaluation leaves the global RNG alone (k-means has its own generator), so this does not shift training
 
         n_steps = len(data) // cfg.batch_size
@@ -411,7 +423,8 @@ def fit(cfg:RunConfig, # the run
                           images_per_s=n_steps * cfg.batch_size / dt, epoch_time_s=dt)  # costs end in "_s"; images of the whole job
             if (cfg.eval_every and epoch % cfg.eval_every == 0) or epoch == cfg.epochs:
                 t_eval = time.perf_counter()
-                record.update(on_main(evaluate, method, model, data, images, cfg, n_clusters, precision))
+                if epoch == cfg.epochs: record.update(on_main(evaluate, method, model, data, images, cfg, n_clusters, precision))
+                else: record.update(on_main(evaluate, method, model, eval_data, eval_images, cfg, n_clusters, precision), **subset_note)
                 record["eval_time_s"] = time.perf_counter() - t_eval
             if main: log.append(record)
             if (cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0) or epoch == last_epoch:

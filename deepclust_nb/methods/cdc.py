@@ -17,7 +17,7 @@ from ..losses import marginal_entropy_gap
 from ..models import make_backbone
 from ..engine import Method, register_method, load_checkpoint, CheckpointError
 from ..distributed import global_batch
-from .cc import PAPER, DIGITS
+from .cc import PAPER, DIGITS, FAST
 
 # %% auto #0
 __all__ = ['sinkhorn', 'CDCNet', 'joint_contrast', 'soft_cross_entropy', 'swapped_prediction', 'load_backbone_weights', 'CDC']
@@ -202,7 +202,7 @@ class CDC(Method):
         "paper-stl": dict(PAPER, method_args=dict(jitter_strength=1.0)),
         "paper-imagenet1k": dict(PAPER, dataset="imagenet1k", backbone="resnet50", batch_size=2048, epochs=200, eval_every=10,
                                  method_args=dict(jitter_strength=1.0, blur=True)),   # CDC-R's choices; a job of 8+ GPUs (distributed)
-        "fast": dict(backbone="resnet18", stem="cifar", image_size=32, batch_size=256, epochs=200, lr=3e-4),
+        "fast": dict(FAST),
         "digits": DIGITS,
     }
 

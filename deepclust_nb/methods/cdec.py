@@ -15,7 +15,7 @@ from ..metrics import kmeans
 from ..models import make_backbone, InstanceHead
 from ..engine import register_method
 from ..distributed import global_batch, broadcast_, unwrap
-from .cc import CC, PAPER, DIGITS
+from .cc import CC, PAPER, DIGITS, FAST
 
 # %% auto #0
 __all__ = ['EPS', 'BN_MODES', 'PAPER_CDEC', 'INIT_MODES', 'student_t_assign', 'dec_target', 'batch_kl', 'dec_cluster_loss',
@@ -175,7 +175,7 @@ class CDEC(CC):
     presets = {
         "paper": dict(PAPER_CDEC),
         "paper-imagenet": dict(PAPER_CDEC, method_args=dict(jitter_strength=1.0, blur=True)),
-        "fast": dict(backbone="resnet18", stem="cifar", image_size=32, batch_size=128, epochs=200, lr=3e-4),
+        "fast": dict(FAST, batch_size=128),
         "digits": dict(DIGITS, lr=2e-3),   # CC's digits preset at twice its learning rate (tuned; see the digits section)
     }
 

@@ -13,7 +13,7 @@ from ..augment import (random_resized_crop, color_jitter, random_grayscale, gaus
 from ..losses import nt_xent, cluster_loss
 from ..engine import register_method
 from ..distributed import global_batch
-from .cc import CC, PAPER, DIGITS
+from .cc import CC, PAPER, DIGITS, FAST
 
 # %% auto #0
 __all__ = ['NORMALIZATIONS', 'PAPER_SACC', 'DIGITS_SACC', 'sacc_loss', 'imagenet_normalize', 'sacc_strong_view', 'SACC']
@@ -78,7 +78,7 @@ class SACC(CC):
         "paper-cifar100": dict(PAPER_SACC, method_args=dict(sigma=0.5)),
         "paper-imagenet": dict(PAPER_SACC, method_args=dict(jitter_strength=1.0, blur=True)),
         "paper-stl": dict(PAPER_SACC, method_args=dict(jitter_strength=1.0)),
-        "fast": dict(backbone="resnet18", stem="cifar", image_size=32, batch_size=200, epochs=200, lr=3e-4),
+        "fast": dict(FAST, batch_size=200),
         "digits": DIGITS_SACC,
     }
 

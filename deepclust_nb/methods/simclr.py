@@ -13,6 +13,7 @@ from ..losses import nt_xent
 from ..models import make_backbone, InstanceHead
 from ..engine import Method, register_method
 from ..distributed import global_batch
+from .cc import FAST
 
 # %% auto #0
 __all__ = ['InstanceNet', 'SimCLR']
@@ -40,7 +41,7 @@ class SimCLR(Method):
     hidden_dim: int = 512        # hidden width of the instance head
 
     presets = {
-        "fast": dict(backbone="resnet18", stem="cifar", image_size=32, batch_size=256, epochs=100, lr=3e-4),
+        "fast": dict(FAST, epochs=100),
         # 8x8 digits: the tiny CNN at native size, milder crops and no mirroring (a mirrored digit is another shape)
         "digits": dict(dataset="digits", backbone="tiny", stem="cifar", image_size=8, batch_size=256, epochs=50, lr=1e-3,
                        method_args=dict(min_scale=0.5, flip=False)),
