@@ -17,10 +17,10 @@ from torch.utils.checkpoint import checkpoint
 from .core import ConfigError, check_choice
 
 # %% auto #0
-__all__ = ['STEMS', 'IN_CHANNELS', 'BACKBONES', 'JULE_FILTERS', 'TRAIN_BLOCK_MEMORY', 'JULE_ARCHS', 'BackboneSpec',
-           'register_backbone', 'resnet_backbone_class', 'resnet18', 'resnet34', 'resnet50', 'TinyConvNet', 'tiny',
-           'make_backbone', 'check_input_size', 'InstanceHead', 'ClusterHead', 'chunked_conv_bn_relu', 'JuleCNN',
-           'jule_cnn']
+__all__ = ['STEMS', 'IN_CHANNELS', 'BACKBONES', 'MIN_HEAD_WIDTH', 'JULE_FILTERS', 'TRAIN_BLOCK_MEMORY', 'JULE_ARCHS',
+           'BackboneSpec', 'register_backbone', 'resnet_backbone_class', 'resnet18', 'resnet34', 'resnet50',
+           'TinyConvNet', 'tiny', 'make_backbone', 'check_input_size', 'InstanceHead', 'ClusterHead', 'head_width',
+           'chunked_conv_bn_relu', 'JuleCNN', 'jule_cnn']
 
 # %% ../nbs/04_models.ipynb #1f77a40f
 STEMS = ("cifar", "imagenet")
@@ -190,6 +190,14 @@ class ClusterHead(nn.Module):
 
     def forward(self, h:Tensor) -> Tensor:
         return F.softmax(self.net(h), dim=1)
+
+MIN_HEAD_WIDTH = 512
+
+def head_width(backbone:nn.Module, # has `out_dim`
+               hidden_dim:int|None=None, # an explicit width, or None
+              ) -> int:
+    "The heads' hidden width: `hidden_dim`, or the backbone's feature width as in the official code (512 for ResNet-18/34, 2048 for ResNet-50), at least 512."
+    return hidden_dim if hidden_dim is not None else max(backbone.out_dim, MIN_HEAD_WIDTH)
 
 # %% ../nbs/04_models.ipynb #f1e4b9b9
 JULE_FILTERS = 50

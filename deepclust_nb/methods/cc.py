@@ -11,7 +11,7 @@ from torch import nn, Tensor
 from ..core import RunConfig
 from ..augment import weak_view
 from ..losses import nt_xent, cluster_loss
-from ..models import make_backbone, InstanceHead, ClusterHead
+from ..models import make_backbone, head_width, InstanceHead, ClusterHead
 from ..engine import Method, register_method
 from ..distributed import global_batch
 
@@ -21,9 +21,10 @@ __all__ = ['PAPER', 'FAST', 'DIGITS', 'CCNet', 'CC']
 # %% ../../nbs/11_cc.ipynb #79c61555
 class CCNet(nn.Module):
     "A shared backbone with CC's instance head (unit-norm rows) and cluster head (softmax over K)."
-    def __init__(self, backbone:nn.Module, n_clusters:int, feature_dim:int=128, hidden_dim:int=512):
+    def __init__(self, backbone:nn.Module, n_clusters:int, feature_dim:int=128, hidden_dim:int|None=None):
         super().__init__()
         self.backbone = backbone
+        hidden_dim = head_width(backbone, hidden_dim)
         self.instance_head = InstanceHead(backbone.out_dim, hidden_dim, feature_dim)
         self.cluster_head = ClusterHead(backbone.out_dim, hidden_dim, n_clusters)
     def forward(self, x:Tensor) -> tuple[Tensor, Tensor]:
@@ -48,7 +49,7 @@ class CC(Method):
     min_scale: float = 0.08      # smallest crop area of the weak views (CC: 0.08)
     flip: bool = True            # horizontal flips in the weak views
     feature_dim: int = 128       # instance embedding size
-    hidden_dim: int = 512        # hidden width of both heads
+    hidden_dim: int|None = None  # hidden width of both heads (None: the backbone's, as the official code; at least 512)
     entropy_weight: float = 1.0  # weight of log K - H(P) per view (CC: 1; its author suggests less for imbalanced data, CC issue #25)
 
     presets = {

@@ -14,7 +14,7 @@ from torch import nn, Tensor
 from ..core import RunConfig, ConfigError, check_choice
 from ..augment import weak_view
 from ..losses import marginal_entropy_gap
-from ..models import make_backbone
+from ..models import make_backbone, head_width
 from ..engine import Method, register_method, load_checkpoint, CheckpointError
 from ..distributed import global_batch
 from .cc import PAPER, DIGITS, FAST
@@ -49,7 +49,7 @@ class CDCNet(nn.Module):
                  backbone:nn.Module, # maps images to (B, backbone.out_dim)
                  n_clusters:int, # K
                  feature_dim:int=128, # d, the instance embedding size
-                 hidden_dim:int=512, # width of the projection MLP
+                 hidden_dim:int|None=None, # width of the projection MLP (None: the backbone's, at least 512)
                  branch:str="shared", # "shared": one MLP for both heads; "separate": one MLP per head
                  categorical_temperature:float=1.0, # tau_c of c = softmax(logits / tau_c)
                 ):
@@ -57,6 +57,7 @@ class CDCNet(nn.Module):
         check_choice("branch", branch, ("shared", "separate"))
         if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2:
             raise ConfigError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
+        hidden_dim = head_width(backbone, hidden_dim)
         def mlp(): return nn.Sequential(nn.Linear(backbone.out_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU())
         self.backbone = backbone
         self.projections = nn.ModuleList([mlp()] if branch == "shared" else [mlp(), mlp()])
@@ -181,7 +182,7 @@ class CDC(Method):
     min_scale: float = 0.08       # smallest crop area of the weak views (CC: 0.08)
     flip: bool = True             # horizontal flips in the weak views
     feature_dim: int = 128        # d, the instance part's size
-    hidden_dim: int = 512         # width of the projection MLP
+    hidden_dim: int|None = None   # width of the projection MLP (None: the backbone's, as the official code; at least 512)
     branch: str = "shared"        # "shared": one projection MLP for both parts; "separate": one each
     categorical: str = "softmax"  # categorical part inside the contrast: "softmax" c, or "sinkhorn" q (differentiated through the iterations)
     combine: str = "log"          # "log": log(c.c + delta) + e.e/tau; "additive": alpha c.c + e.e/tau

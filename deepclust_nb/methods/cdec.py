@@ -12,7 +12,7 @@ from torch import nn, Tensor
 from ..core import RunConfig, ConfigError, check_choice
 from ..losses import nt_xent
 from ..metrics import kmeans
-from ..models import make_backbone, InstanceHead
+from ..models import make_backbone, head_width, InstanceHead
 from ..engine import register_method
 from ..distributed import global_batch, broadcast_, unwrap
 from .cc import CC, PAPER, DIGITS, FAST
@@ -84,12 +84,12 @@ def cdec_total(instance:Tensor, # L_ins: NT-Xent of the two augmented views' ins
 # %% ../../nbs/12_cdec.ipynb #53e32de7
 class CDECNet(nn.Module):
     "A shared backbone, CC's instance head, and K learnable centres in the backbone's feature space for DEC's Student-t assignment."
-    def __init__(self, backbone:nn.Module, n_clusters:int, feature_dim:int=128, hidden_dim:int=512, alpha:float=1.0):
+    def __init__(self, backbone:nn.Module, n_clusters:int, feature_dim:int=128, hidden_dim:int|None=None, alpha:float=1.0):
         super().__init__()
         if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2:
             raise ConfigError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
         self.backbone, self.alpha, self.n_clusters = backbone, alpha, n_clusters
-        self.instance_head = InstanceHead(backbone.out_dim, hidden_dim, feature_dim)
+        self.instance_head = InstanceHead(backbone.out_dim, head_width(backbone, hidden_dim), feature_dim)
         self.centres = nn.Parameter(torch.zeros(n_clusters, backbone.out_dim))
         self.register_buffer("centres_initialised", torch.zeros((), dtype=torch.bool))
         self._ready = False   # host-side copy of the flag, so the training step does not read a device tensor every time

@@ -10,7 +10,7 @@ from torch import nn, Tensor
 from ..core import RunConfig
 from ..augment import weak_view
 from ..losses import nt_xent
-from ..models import make_backbone, InstanceHead
+from ..models import make_backbone, head_width, InstanceHead
 from ..engine import Method, register_method
 from ..distributed import global_batch
 from .cc import FAST
@@ -21,10 +21,10 @@ __all__ = ['InstanceNet', 'SimCLR']
 # %% ../../nbs/10_simclr.ipynb #bb928047
 class InstanceNet(nn.Module):
     "A backbone and an instance (projection) head."
-    def __init__(self, backbone:nn.Module, feature_dim:int=128, hidden_dim:int=512):
+    def __init__(self, backbone:nn.Module, feature_dim:int=128, hidden_dim:int|None=None):
         super().__init__()
         self.backbone = backbone
-        self.instance_head = InstanceHead(backbone.out_dim, hidden_dim, feature_dim)
+        self.instance_head = InstanceHead(backbone.out_dim, head_width(backbone, hidden_dim), feature_dim)
     def forward(self, x:Tensor) -> Tensor:
         "Unit-norm instance embedding of `x`."
         return self.instance_head(self.backbone(x))
@@ -38,7 +38,7 @@ class SimCLR(Method):
     min_scale: float = 0.08      # smallest crop area of the weak views (CC: 0.08)
     flip: bool = True            # horizontal flips in the weak views
     feature_dim: int = 128       # instance embedding size
-    hidden_dim: int = 512        # hidden width of the instance head
+    hidden_dim: int|None = None  # hidden width of the instance head (None: the backbone's, at least 512)
 
     presets = {
         "fast": dict(FAST, epochs=100),
