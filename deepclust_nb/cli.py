@@ -156,10 +156,12 @@ def train_config(args) -> RunConfig:
 def _cmd_train(args) -> int:
     cfg = train_config(args)
     out = Path(args.out or f"runs/{cfg.method}-{cfg.dataset}-{cfg.seed}")
-    if world_size() > 1 and not dc_data.cache_paths(cfg.dataset, args.data_root)[0].exists():   # every process would build it at once
-        raise ConfigError(f"no prepared {cfg.dataset} cache for this job of {world_size()} processes; run `deepclust fetch {cfg.dataset}` first")
+    for name in filter(None, (cfg.dataset, cfg.pre_pass_dataset)):
+        if world_size() > 1 and not dc_data.cache_paths(name, args.data_root)[0].exists():   # every process would build it at once
+            raise ConfigError(f"no prepared {name} cache for this job of {world_size()} processes; run `deepclust fetch {name}` first")
     data = dc_data.load(cfg.dataset, source=args.data_from, root=args.data_root)
-    res = fit(cfg, out, data=data, resume=args.resume, stop_after=args.stop_after, progress=args.progress)
+    pre_pass_data = dc_data.load(cfg.pre_pass_dataset, root=args.data_root) if cfg.pre_pass_dataset else None   # its own cache or local copy
+    res = fit(cfg, out, data=data, pre_pass_data=pre_pass_data, resume=args.resume, stop_after=args.stop_after, progress=args.progress)
     if not is_main(): return 0   # rank 0 reports for the whole job
     m = res["metrics"]
     status = "done" if res["complete"] else f"stopped at epoch {res['epoch']}/{cfg.epochs} (run again to resume)"

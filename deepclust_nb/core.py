@@ -68,6 +68,7 @@ class RunConfig:
     "Everything that defines one training run."
     method: str = "simclr"           # registered method name
     dataset: str = "digits"          # registered dataset name
+    pre_pass_dataset: str|None = None  # unlabelled images passed over before each epoch's pass over `dataset`, with the method's pre-pass loss (CC/SACC on STL-10: "stl10-unlabeled")
     backbone: str = "resnet18"       # registered backbone name
     stem: str = "cifar"              # "cifar" (3x3 conv, no max-pool) or "imagenet" (7x7/2 conv + max-pool)
     epochs: int = 20                 # training epochs
@@ -122,6 +123,8 @@ class RunConfig:
         for name in ("method", "dataset", "backbone", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+        if self.pre_pass_dataset is not None and (not isinstance(self.pre_pass_dataset, str) or not self.pre_pass_dataset):
+            raise ConfigError(f"pre_pass_dataset must be a dataset name or None, got {self.pre_pass_dataset!r}")
         if not isinstance(self.method_args, dict):
             raise ConfigError(f"method_args must be a mapping, got {self.method_args!r}")
 

@@ -51,6 +51,12 @@ class Method:
     def loss(self, model:nn.Module, views:tuple[Tensor, ...], cfg:RunConfig) -> dict[str, Tensor]: raise NotImplementedError
     def embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]: raise NotImplementedError
 
+    def pre_pass_loss(self, model:nn.Module, # the model the step trains
+                      views:tuple[Tensor, ...], # `views` of a batch of the unlabelled `cfg.pre_pass_dataset`
+                      cfg:RunConfig) -> dict[str, Tensor]:
+        "The loss of a step of the pre-pass over unlabelled images, as `loss` returns it (CC, SACC: the instance terms); a method without one cannot take a pre-pass."
+        raise NotImplementedError
+
     def eval_view(self, images:Tensor, cfg:RunConfig) -> Tensor:
         "The un-augmented test transform: resize to the training resolution."
         return test_view(images, cfg.image_size)
@@ -275,6 +281,24 @@ def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
         raise ConfigError(f"n_clusters {n_clusters} is larger than the number of images in {cfg.dataset!r} ({len(data)})")
     if cfg.backbone in BACKBONES: check_input_size(cfg.backbone, cfg.stem, cfg.image_size)   # JULE picks its own CNN per dataset
 
+def _pre_pass_data(cfg:RunConfig, method:Method, data:ImageDataset, given:ImageDataset|None) -> ImageDataset|None:
+    "The images of the pre-pass (`given`, else `data.load(cfg.pre_pass_dataset)`), checked against the run; None when the config names none."
+    if cfg.pre_pass_dataset is None:
+        if given is not None: raise ConfigError("pre_pass_data was given but the config has no pre_pass_dataset; set it to the data's name")
+        return None
+    if type(method).pre_pass_loss is Method.pre_pass_loss:   # checked before loading: the unlabelled set can be gigabytes
+        able = [n for n in list_methods() if METHODS[n].pre_pass_loss is not Method.pre_pass_loss]
+        raise ConfigError(f"method {cfg.method!r} has no pre-pass loss, so it cannot train with pre_pass_dataset={cfg.pre_pass_dataset!r}; "
+                          f"methods that can: {', '.join(able) or '(none)'}")
+    pre = given if given is not None else load_dataset(cfg.pre_pass_dataset)
+    if cfg.batch_size > len(pre):
+        raise ConfigError(f"batch_size {cfg.batch_size} is larger than the pre-pass dataset {cfg.pre_pass_dataset!r} ({len(pre)} images); "
+                          f"use at most {len(pre)}")
+    if pre.images.shape[1] != data.images.shape[1]:
+        raise ConfigError(f"the pre-pass dataset {cfg.pre_pass_dataset!r} has {pre.images.shape[1]} channel(s) but {cfg.dataset!r} has "
+                          f"{data.images.shape[1]}; both feed the same network")
+    return pre
+
 def config_changes(saved:dict, # the config stored in a checkpoint
                    cfg:RunConfig, # this run's config
                   ) -> dict[str, tuple]:
@@ -336,6 +360,7 @@ def progress_bar(progress:bool|str, # True: a widget in notebooks, text elsewher
 def fit(cfg:RunConfig, # the run
         out_dir:str|Path, # where checkpoints, the metrics log and provenance go
         data:ImageDataset|None=None, # the dataset (default: `data.load(cfg.dataset)`)
+        pre_pass_data:ImageDataset|None=None, # the unlabelled images of `cfg.pre_pass_dataset` (default: `data.load(cfg.pre_pass_dataset)`)
         resume:bool=True, # continue from out_dir/checkpoint.pt when it exists
         stop_after:int|None=None, # end this call after this many epochs (the run can be resumed)
         progress:bool|str=True, # a progress bar: True (widget in notebooks), "text" (plain text, e.g. in papermill stages) or False
@@ -347,6 +372,7 @@ def fit(cfg:RunConfig, # the run
     data = data if data is not None else load_dataset(cfg.dataset)
     n_clusters = cfg.n_clusters or data.n_classes
     _check_run(cfg, data, n_clusters)   # before the output folder exists: a bad config leaves nothing behind
+    pre_data = _pre_pass_data(cfg, method, data, pre_pass_data)   # None: one pass per epoch
     out_dir = _writable_dir(out_dir)
     if (summary := method.own_loop(cfg, out_dir, data, resume, stop_after, progress)) is not None: return summary
     with process_group(cfg.device) as device:  # one process: nothing to join; under torchrun: this rank's GPU (or CPU) in the job
@@ -368,6 +394,7 @@ def fit(cfg:RunConfig, # the run
         images = data.images.to(device)
         eval_data, eval_images = training_eval_set(data, images, cfg)   # the last epoch evaluates every image
         subset_note = {"eval_images": len(eval_data)} if len(eval_data) < len(data) else {}
+        pre_images = pre_data.images.to(device) if pre_data is not None else None
 
         state = on_main(resume_or_start, ckpt_path, identity, cfg, log, resume)   # rank 0 reads the checkpoint and shares it (or its error)
         if state is not None:
@@ -386,22 +413,25 @@ def fit(cfg:RunConfig, # the run
             # evaluation leaves the global RNG alone (k-means has its own generator), so this does not shift training
 
         n_steps = len(data) // cfg.batch_size
+        n_pre_steps = len(pre_data) // cfg.batch_size if pre_data is not None else 0   # an epoch: the pre-pass, then the pass over `data`
+        epoch_images = (n_pre_steps + n_steps) * cfg.batch_size
         last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, epoch + stop_after)
-        bar = progress_bar(progress if main else False, total=cfg.epochs * n_steps, initial=epoch * n_steps, unit="step",
-                           desc=f"{cfg.method} on {cfg.dataset}")
+        bar = progress_bar(progress if main else False, total=cfg.epochs * (n_pre_steps + n_steps), initial=epoch * (n_pre_steps + n_steps),
+                           unit="step", desc=f"{cfg.method} on {cfg.dataset}")
         train_time, train_images = 0.0, 0
-        train_model.train()
-        while epoch < last_epoch:
-            t_epoch = time.perf_counter()
-            perm = torch.randperm(len(data), generator=perm_gen).to(device)
+
+        def train_pass(pass_images:Tensor, loss_fn:Callable, n:int, where:str="") -> dict[str, Tensor]:
+            "One pass over `pass_images`: `n` full batches of a fresh permutation, an optimizer step on `loss_fn` each; the loss parts summed."
+            nonlocal step
+            perm = torch.randperm(len(pass_images), generator=perm_gen).to(device)
             sums: dict[str, Tensor] = {}
             first_bad = torch.full((), -1, dtype=torch.long, device=device)
-            for i in range(n_steps):
-                batch = images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size][shard]]
+            for i in range(n):
+                batch = pass_images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size][shard]]
                 views = tuple(v.contiguous(memory_format=torch.channels_last) if cfg.channels_last and v.ndim == 4 else v
                               for v in method.views(batch, cfg))
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    parts = method.loss(step_model, views, cfg)   # the loss of the global batch, the same on every rank
+                    parts = loss_fn(step_model, views, cfg)   # the loss of the global batch, the same on every rank
                 loss = parts["loss"]
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()   # under DDP: gradients averaged over the ranks
@@ -410,17 +440,25 @@ def fit(cfg:RunConfig, # the run
                 first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), step, first_bad)
                 step += 1
                 bar.update(1)
-                if (i + 1) % sync_every == 0 or i == n_steps - 1:
+                if (i + 1) % sync_every == 0 or i == n - 1:
                     if (bad := int(first_bad)) >= 0:   # every rank sees the same global loss, so every rank stops here
                         bar.close()
                         kept = (f"the last good checkpoint (epoch {json.loads(ckpt_path.with_suffix('.json').read_text())['epoch']}) "
                                 f"is kept at {ckpt_path}") if ckpt_path.exists() else "no checkpoint had been written yet"
-                        raise NonFiniteLossError(f"non-finite loss at step {bad} (epoch {epoch + 1}); the run is stopped and {kept}")
+                        raise NonFiniteLossError(f"non-finite loss at step {bad} (epoch {epoch + 1}{where}); the run is stopped and {kept}")
+            return sums
+
+        train_model.train()
+        while epoch < last_epoch:
+            t_epoch = time.perf_counter()
+            pre_sums = train_pass(pre_images, method.pre_pass_loss, n_pre_steps, f", pre-pass over {cfg.pre_pass_dataset}") if n_pre_steps else {}
+            sums = train_pass(images, method.loss, n_steps)
             epoch += 1
             dt = time.perf_counter() - t_epoch
-            train_time += dt; train_images += n_steps * cfg.batch_size
+            train_time += dt; train_images += epoch_images
             record = dict(epoch=epoch, step=step, **{k: float(v) / n_steps for k, v in sums.items()},
-                          images_per_s=n_steps * cfg.batch_size / dt, epoch_time_s=dt)  # costs end in "_s"; images of the whole job
+                          **{f"pre_{k}": float(v) / n_pre_steps for k, v in pre_sums.items()},   # the pre-pass's mean loss parts
+                          images_per_s=epoch_images / dt, epoch_time_s=dt)  # costs end in "_s"; images of the whole job, both passes
             if (cfg.eval_every and epoch % cfg.eval_every == 0) or epoch == cfg.epochs:
                 t_eval = time.perf_counter()
                 if epoch == cfg.epochs: record.update(on_main(evaluate, method, model, data, images, cfg, n_clusters, precision))
@@ -443,6 +481,8 @@ def fit(cfg:RunConfig, # the run
             evaluated = [r for r in log.records if "nmi" in r]
             summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
                            n_images=len(data), n_clusters=n_clusters, epoch=epoch, complete=complete,
+                           **({} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant,
+                                                                             n_images=len(pre_data)))),
                            metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s")} if evaluated else {},
                            train_time_s=train_time, images_per_s=train_images / train_time if train_time else None,
                            wall_time_s=time.perf_counter() - t_start, precision=precision, world_size=world)

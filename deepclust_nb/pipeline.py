@@ -115,7 +115,8 @@ def expand_profile(name:str, # a key of PROFILES
     listed = prof["runs"](data_root) if callable(prof["runs"]) else prof["runs"]
     runs = {run_key(r): dict(r, code=method_code(r["method"]), profile=name) for r in listed}
     methods = {m: dict(overrides=dict(prof.get("overrides", {})), args={}) for m in dict.fromkeys(r["method"] for r in listed)}
-    datasets = {d: dict(source=None) for d in dict.fromkeys(r["dataset"] for r in listed)}
+    pre_pass = [METHODS[r["method"]].preset_for(r["preset"], r["dataset"]).get("pre_pass_dataset") for r in listed]   # STL-10's unlabelled set
+    datasets = {d: dict(source=None) for d in dict.fromkeys([r["dataset"] for r in listed] + list(filter(None, pre_pass)))}
     figures = {**FIGURES, **prof.get("figures", {})}
     return dict(profile=name, datasets=datasets, methods=methods, runs=runs, figures=figures)
 
@@ -292,7 +293,8 @@ def train_run(params:dict, # the content of params.yaml
         if subprocess.run(cmd).returncode: raise RuntimeError(f"{' '.join(cmd)} failed; its output is above")
         summary = json.loads((out/"metrics.json").read_text())
     else:
-        summary = fit(cfg, out, data=load(cfg.dataset, root=data_root), resume=resume, progress=progress)
+        summary = fit(cfg, out, data=load(cfg.dataset, root=data_root), resume=resume, progress=progress,
+                      pre_pass_data=load(cfg.pre_pass_dataset, root=data_root) if cfg.pre_pass_dataset else None)
     write_json(marker, dict(attempt, finished=True))
     write_json(Path(bench_root or Path(out_root).parent/"benchmarks")/f"{key}.json", run_cost(key, summary, children=nproc > 1))
     return summary

@@ -1,7 +1,8 @@
 """Two CPU processes (gloo, started by torchrun) train exactly like one process with the doubled batch.
 
-1. For CC, SACC, CDEC, CDC and SimCLR, one step of two processes with 16 images each gives the loss and the parameter gradients of one process
-   with the 32 images (the engine's DistributedDataParallel wrapper, the methods' gathers); without the gathers it does not.
+1. For CC, SACC (both objectives), CDEC, CDC and SimCLR, and for the pre-pass losses of CC and SACC, one step of two processes with 16 images
+   each gives the loss and the parameter gradients of one process with the 32 images (the engine's DistributedDataParallel wrapper, the
+   methods' gathers); without the gathers it does not.
 2. A two-process `deepclust train` killed with SIGKILL and started again ends exactly like an uninterrupted two-process run.
 3. An error that only rank 0 meets (in `on_main`) is raised on both ranks, which then leave the process group.
 
@@ -19,6 +20,9 @@ PER_RANK, WORLD, K = 16, 2, 10
 CASES = {  # name -> (method, method_args): every contrastive method, CDC also with the Sinkhorn-balanced categorical part inside the contrast
     "cc": ("cc", {}), "sacc": ("sacc", {}), "cdec": ("cdec", {"init_bn": "eval"}), "cdc": ("cdc", {}),
     "cdc-sinkhorn": ("cdc", {"categorical": "sinkhorn"}), "simclr": ("simclr", {}),
+    "sacc-stl10": ("sacc", {"objective": "stl10"}),
+    # the pre-pass over unlabelled images (cases ending in "-pre"): the instance terms, the cluster head at weight 0
+    "cc-pre": ("cc", {}), "sacc-stl10-pre": ("sacc", {"objective": "stl10"}),
 }
 METHOD_MODULES = ("cc", "sacc", "cdec", "cdc", "simclr")
 
@@ -44,7 +48,7 @@ def one_step(case:str, rows:slice) -> dict:
     set_seed(0)
     model = method.build_model(cfg, 1, K).eval()   # eval mode: BatchNorm with running statistics (see the module docstring)
     step_model = data_parallel(model, torch.device("cpu"))
-    parts = method.loss(step_model, views, cfg)
+    parts = (method.pre_pass_loss if case.endswith("-pre") else method.loss)(step_model, views, cfg)
     parts["loss"].backward()
     return dict(parts={k: v.item() for k, v in parts.items()},
                 grads={n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})

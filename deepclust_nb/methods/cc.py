@@ -55,7 +55,7 @@ class CC(Method):
     presets = {
         "paper": dict(PAPER),
         "paper-imagenet": dict(PAPER, method_args=dict(jitter_strength=1.0, blur=True)),
-        "paper-stl": dict(PAPER, method_args=dict(jitter_strength=1.0)),
+        "paper-stl": dict(PAPER, pre_pass_dataset="stl10-unlabeled", method_args=dict(jitter_strength=1.0)),   # train_STL10.py's two passes
         "fast": dict(FAST),
         "digits": DIGITS,
     }
@@ -76,6 +76,13 @@ class CC(Method):
         instance = nt_xent(z_a, z_b, cfg.temperature_instance)
         cluster = cluster_loss(p_a, p_b, cfg.temperature_cluster, self.entropy_weight)
         return {"loss": instance + cluster, "instance": instance, "cluster": cluster}
+
+    def pre_pass_loss(self, model:nn.Module, views:tuple[Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
+        "The instance loss alone, for the pass over unlabelled images (STL-10's 100,000); the cluster head takes part with weight 0."
+        (z_a, p_a), (z_b, p_b) = model(views[0]), model(views[1])
+        instance = nt_xent(global_batch(z_a), global_batch(z_b), cfg.temperature_instance)
+        # weight 0: the cluster head's gradient is exactly zero, yet every parameter takes part in every step (DDP's static graph)
+        return {"loss": instance + 0.0 * (p_a.sum() + p_b.sum()), "instance": instance}
 
     def embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
         h = model.backbone(x)

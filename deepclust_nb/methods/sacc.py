@@ -16,7 +16,8 @@ from ..distributed import global_batch
 from .cc import CC, PAPER, DIGITS, FAST
 
 # %% auto #0
-__all__ = ['NORMALIZATIONS', 'PAPER_SACC', 'DIGITS_SACC', 'sacc_loss', 'imagenet_normalize', 'sacc_strong_view', 'SACC']
+__all__ = ['OBJECTIVES', 'NORMALIZATIONS', 'PAPER_SACC', 'DIGITS_SACC', 'sacc_loss', 'sacc_instance_loss', 'sacc_stl10_loss',
+           'imagenet_normalize', 'sacc_strong_view', 'SACC']
 
 # %% ../../nbs/13_sacc.ipynb #20df563a
 def sacc_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
@@ -34,6 +35,34 @@ def sacc_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
     instance = nt_xent(z_a, z_b, tau_i) + nt_xent(z_b, z_s, tau_i)
     cluster = sum(cluster_loss(p, q, tau_c, entropy_weight) for p, q in ((p_a, p_b), (p_a, p_s), (p_b, p_s)))
     return {"loss": instance + sigma * cluster, "instance": instance, "cluster": cluster}
+
+# %% ../../nbs/13_sacc.ipynb #f993bd86
+OBJECTIVES = ("standard", "stl10")   # SACC's loss in train.py (every dataset but STL-10) and in train_STL10.py
+
+def sacc_instance_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
+                       z_b:Tensor, # (N, d) instance embeddings of weak view b
+                       z_s:Tensor, # (N, d) instance embeddings of the strong view s
+                       tau_i:float=0.5, # tau_I of the instance NT-Xent
+                       objective:str="standard", # "standard": pairs (a,b), (b,s); "stl10": pairs (a,b), (a,s)
+                      ) -> Tensor:
+    "SACC's instance level: NT-Xent on (a,b) and (b,s) (train.py), or on (a,b) and (a,s) (train_STL10.py, its unlabelled pass included)."
+    partner_of_s = z_b if check_choice("objective", objective, OBJECTIVES) == "standard" else z_a
+    return nt_xent(z_a, z_b, tau_i) + nt_xent(partner_of_s, z_s, tau_i)
+
+def sacc_stl10_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
+                    z_b:Tensor, # (N, d) instance embeddings of weak view b
+                    z_s:Tensor, # (N, d) instance embeddings of the strong view s
+                    p_a:Tensor, # (N, K) cluster probabilities of weak view a
+                    p_b:Tensor, # (N, K) cluster probabilities of weak view b
+                    p_s:Tensor, # (N, K) cluster probabilities of the strong view s
+                    tau_i:float=0.5, # tau_I of the instance NT-Xent
+                    tau_c:float=1.0, # tau_C of the cluster-column NT-Xent
+                    entropy_weight:float=1.0, # weight of log K - H(P) per view inside each cluster pair (CC: 1)
+                   ) -> dict[str, Tensor]:
+    "SACC's STL-10 loss (train_STL10.py): instance and cluster contrast on the pairs (a,b) and (a,s), both levels weighted 1 (no sigma)."
+    instance = sacc_instance_loss(z_a, z_b, z_s, tau_i, "stl10")
+    cluster = cluster_loss(p_a, p_b, tau_c, entropy_weight) + cluster_loss(p_a, p_s, tau_c, entropy_weight)
+    return {"loss": instance + cluster, "instance": instance, "cluster": cluster}
 
 # %% ../../nbs/13_sacc.ipynb #130a8338
 NORMALIZATIONS = ("strong", "all", "none")   # which inputs are ImageNet-normalised: SACC's code ("strong" only), or the two fixed variants
@@ -67,23 +96,28 @@ DIGITS_SACC = dict(DIGITS, lr=2e-3, method_args=dict(DIGITS["method_args"], stro
 @register_method("sacc")
 @dataclass
 class SACC(CC):
-    "Strongly Augmented Contrastive Clustering: CC with a third, strongly augmented view; instance pairs (a,b), (b,s); cluster pairs (a,b), (a,s), (b,s)."
+    "Strongly Augmented Contrastive Clustering: CC with a third, strongly augmented view; instance pairs (a,b), (b,s); cluster pairs (a,b), (a,s), (b,s) (STL-10: (a,b), (a,s) at both levels)."
     sigma: float = 1.0               # weight of the cluster level (SACC: 1; 0.5 for CIFAR-100)
     strong_min_scale: float = 0.08   # smallest crop area of the strong view (SACC: 0.08)
     strong_flip: bool = True         # horizontal flips in the strong view
     normalization: str = "strong"    # ImageNet-normalised inputs: "strong" (SACC's code, faithful), "all" or "none" (fixed variants)
+    objective: str = "standard"      # "standard" (train.py: `sacc_loss`) or "stl10" (train_STL10.py: `sacc_stl10_loss`, no sigma)
 
     presets = {
         "paper": dict(PAPER_SACC),
         "paper-cifar100": dict(PAPER_SACC, method_args=dict(sigma=0.5)),
         "paper-imagenet": dict(PAPER_SACC, method_args=dict(jitter_strength=1.0, blur=True)),
-        "paper-stl": dict(PAPER_SACC, method_args=dict(jitter_strength=1.0)),
+        "paper-stl": dict(PAPER_SACC, pre_pass_dataset="stl10-unlabeled", method_args=dict(jitter_strength=1.0, objective="stl10")),
         "fast": dict(FAST, batch_size=200),
         "digits": DIGITS_SACC,
     }
 
     def __post_init__(self):
         check_choice("normalization", self.normalization, NORMALIZATIONS)
+        check_choice("objective", self.objective, OBJECTIVES)
+        if self.objective == "stl10" and self.sigma != 1.0:
+            raise ConfigError(f"sigma={self.sigma!r} has no effect with objective 'stl10' (train_STL10.py weighs its cluster pairs 1); "
+                              "use sigma=1, or objective='standard' to weigh the cluster level")
         if not self.sigma >= 0: raise ConfigError(f"sigma must be a non-negative number, got {self.sigma!r}")
         if not 0 < self.strong_min_scale <= 1: raise ConfigError(f"strong_min_scale must be in (0, 1], got {self.strong_min_scale!r}")
 
@@ -102,4 +136,12 @@ class SACC(CC):
     def loss(self, model:nn.Module, views:tuple[Tensor, Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
         (z_a, p_a), (z_b, p_b), (z_s, p_s) = (model(v) for v in views)   # one forward pass per view, weak, weak, strong: per-view BatchNorm
         z_a, z_b, z_s, p_a, p_b, p_s = map(global_batch, (z_a, z_b, z_s, p_a, p_b, p_s))   # the global batch, in a job of several processes
+        if self.objective == "stl10":
+            return sacc_stl10_loss(z_a, z_b, z_s, p_a, p_b, p_s, cfg.temperature_instance, cfg.temperature_cluster, self.entropy_weight)
         return sacc_loss(z_a, z_b, z_s, p_a, p_b, p_s, cfg.temperature_instance, cfg.temperature_cluster, self.sigma, self.entropy_weight)
+
+    def pre_pass_loss(self, model:nn.Module, views:tuple[Tensor, Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
+        "The instance level of the objective alone, for the pass over unlabelled images; the cluster head takes part with weight 0 (as in `CC.pre_pass_loss`)."
+        (z_a, p_a), (z_b, p_b), (z_s, p_s) = (model(v) for v in views)   # weak, weak, strong, as in `loss`
+        instance = sacc_instance_loss(*map(global_batch, (z_a, z_b, z_s)), cfg.temperature_instance, self.objective)
+        return {"loss": instance + 0.0 * (p_a.sum() + p_b.sum() + p_s.sum()), "instance": instance}
