@@ -91,6 +91,9 @@ class RunConfig:
     eval_subset: int = 0             # evaluate during training on this many images, the same ones every time (0: all); the last epoch on all
     checkpoint_every: int = 1        # checkpoint every N epochs (the last epoch is always saved)
     eval_batch_size: int = 1024      # images per evaluation forward pass
+    probe_size: int = 256            # images of the fixed probe batch whose pair similarities are logged (0: no probe)
+    probe_every: int = 5             # log the probe's pair similarities every N epochs (0: only at the probe_epochs)
+    probe_epochs: list|None = None   # epochs whose probe features are saved for t-SNE (None: 0 and 20%, 50%, 100% of epochs)
     method_args: dict = field(default_factory=dict)  # method-specific hyper-parameters
 
     def __post_init__(self):
@@ -99,10 +102,15 @@ class RunConfig:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {v!r}")
         for name in ("epochs", "batch_size", "image_size", "eval_batch_size"): positive_int(name)
-        for name in ("eval_every", "checkpoint_every", "eval_subset"):
+        for name in ("eval_every", "checkpoint_every", "eval_subset", "probe_size", "probe_every"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise ConfigError(f"{name} must be a non-negative integer, got {v!r}")
+        if self.probe_size == 1: raise ConfigError("probe_size must be 0 (no probe) or at least 2 (a negative pair needs two images), got 1")
+        if self.probe_epochs is not None:
+            if not isinstance(self.probe_epochs, (list, tuple)) or any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 0 for e in self.probe_epochs):
+                raise ConfigError(f"probe_epochs must be None or a list of non-negative integers, got {self.probe_epochs!r}")
+            self.probe_epochs = sorted({int(e) for e in self.probe_epochs})   # a plain sorted list: JSON, comparison and resume see one form
         if self.n_clusters is not None:
             if isinstance(self.n_clusters, bool) or not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 2:
                 raise ConfigError(f"n_clusters must be an integer >= 2 or None, got {self.n_clusters!r}")

@@ -25,11 +25,12 @@ from .distributed import (process_group, world_size, rank, is_main, job_info, ra
                                       all_gather_object, data_parallel, sync_batchnorm)
 
 # %% auto #0
-__all__ = ['METHODS', 'CHECKPOINT_FORMAT', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method',
-           'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state', 'save_checkpoint', 'recover_checkpoint',
-           'remove_checkpoint', 'load_checkpoint', 'check_identity', 'embed_dataset', 'predict', 'evaluate',
-           'save_predictions', 'MetricsLog', 'NonFiniteLossError', 'config_changes', 'training_eval_set',
-           'resume_or_start', 'progress_bar', 'fit', 'evaluate_checkpoint']
+__all__ = ['METHODS', 'CHECKPOINT_FORMAT', 'PROBE_SEED', 'PROBE_FILE', 'RESUMABLE_CHANGES', 'Method', 'register_method',
+           'list_methods', 'make_method', 'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state',
+           'save_checkpoint', 'recover_checkpoint', 'remove_checkpoint', 'load_checkpoint', 'check_identity',
+           'embed_dataset', 'predict', 'evaluate', 'save_predictions', 'MetricsLog', 'probe_snapshot_epochs',
+           'pair_cosine', 'Probe', 'NonFiniteLossError', 'config_changes', 'training_eval_set', 'resume_or_start',
+           'progress_bar', 'fit', 'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -206,7 +207,9 @@ def check_identity(path:str|Path, # the checkpoint, for the message
 
 # %% ../nbs/06_engine.ipynb #6ffb52af
 @torch.no_grad()
-def embed_dataset(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, precision:str="fp32") -> dict[str, Tensor]:
+def embed_dataset(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, precision:str="fp32",
+                  keys:tuple[str, ...]|None=None, # which outputs of `embed` to keep (None: all)
+                 ) -> dict[str, Tensor]:
     "Features (and cluster probabilities) of every image, from the test view, in eval mode."
     was_training = model.training
     model.eval()
@@ -216,13 +219,14 @@ def embed_dataset(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, 
         x = method.eval_view(chunk, cfg)
         if cfg.channels_last and x.ndim == 4: x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            for k, v in method.embed(model, x).items(): outs.setdefault(k, []).append(v.float())
+            for k, v in method.embed(model, x).items():
+                if keys is None or k in keys: outs.setdefault(k, []).append(v.float())
     model.train(was_training)
     return {k: torch.cat(v) for k, v in outs.items()}
 
 def predict(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, n_clusters:int, precision:str="fp32") -> dict[str, np.ndarray]:
     "The method's cluster of every image (`pred`), k-means on the backbone features (`kmeans_pred`), and the features themselves."
-    emb = embed_dataset(method, model, images, cfg, precision)
+    emb = embed_dataset(method, model, images, cfg, precision, keys=("features", "probs"))   # not the instance embedding: memory
     km = kmeans(emb["features"], n_clusters, seed=cfg.seed).cpu().numpy()
     out = dict(pred=emb["probs"].argmax(1).cpu().numpy() if "probs" in emb else km, kmeans_pred=km,
                features=emb["features"].cpu().numpy())
@@ -267,12 +271,110 @@ class MetricsLog:
             f.write(json.dumps(record) + "\n"); f.flush(); os.fsync(f.fileno())
         write_json(self.plot_path, self.records)
 
+# %% ../nbs/06_engine.ipynb #10998ae8
+PROBE_SEED = 0   # the probe's images and views: the same for every seed and method on a dataset, so their curves compare on one batch
+PROBE_FILE = "probe.npz"
+
+def probe_snapshot_epochs(cfg:RunConfig) -> list[int]:
+    "The epochs whose probe features are saved: `cfg.probe_epochs`, or 0 and 20 %, 50 % and 100 % of training (CC's Fig. 4: 0, 20, 50, 100)."
+    if cfg.probe_epochs is not None: return [e for e in cfg.probe_epochs if e <= cfg.epochs]
+    return sorted({0, round(0.2 * cfg.epochs), round(0.5 * cfg.epochs), cfg.epochs})
+
+def pair_cosine(a:Tensor, # (n, d) one row per item in view a
+                b:Tensor, # (n, d) the same items in view b
+                prefix:str, # key prefix, e.g. "probe_ins"
+               ) -> dict[str, float]:
+    "Mean and std of the cosine similarity of the n positive pairs (row i of a, row i of b) and of the negative pairs (every other pair of the 2n rows)."
+    n = len(a)
+    if n < 2 or a.shape != b.shape: raise ValueError(f"a and b must both be (n, d) with n >= 2; got {tuple(a.shape)} and {tuple(b.shape)}")
+    u = nn.functional.normalize(torch.cat([a, b]).float(), dim=1)
+    sim = u @ u.T
+    i = torch.arange(2 * n, device=sim.device)
+    negative = (i[:, None] != i[None]) & (i[None] != (i[:, None] + n) % (2 * n))   # not itself, not its other view: NT-Xent's negatives
+    pos, neg = sim[:n, n:].diagonal(), sim[negative]
+    values = torch.stack([pos.mean(), pos.std(unbiased=False), neg.mean(), neg.std(unbiased=False)]).tolist()   # one host sync
+    return dict(zip((f"{prefix}_pos_mean", f"{prefix}_pos_std", f"{prefix}_neg_mean", f"{prefix}_neg_std"), values))
+
+def _channels_last(x:Tensor, cfg:RunConfig) -> Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if cfg.channels_last and x.ndim == 4 else x
+
+class Probe:
+    "A fixed batch of training images with two augmented views drawn once: logs pair similarities (CC's Fig. 3) and saves feature snapshots (Fig. 4)."
+    def __init__(self, method:Method, # the run's method
+                 images:Tensor, # (N, C, H, W) uint8 training images, on the device
+                 labels:Tensor, # (N,) true classes (only saved, for the figures' NMI)
+                 cfg:RunConfig, # the run
+                 out_dir:Path, # the run folder (probe.npz goes there)
+                 n_clusters:int, # K, for k-means on methods without a cluster head
+                 start_epoch:int, # 0 for a fresh run (an old probe.npz is deleted), else the resumed checkpoint's epoch
+                 precision:str="fp32"):
+        self.method, self.cfg, self.precision, self.path = method, cfg, precision, Path(out_dir)/PROBE_FILE
+        n = min(cfg.probe_size, len(images))
+        self.index = torch.randperm(len(images), generator=torch.Generator().manual_seed(PROBE_SEED))[:n].sort().values
+        self.labels = labels.cpu()[self.index].numpy()
+        batch = images[self.index.to(images.device)]
+        saved = rng_state()   # the views come from a stream of their own: training's random streams stay exactly where they were
+        try:
+            torch.manual_seed(PROBE_SEED)
+            self.views = tuple(_channels_last(v, cfg) for v in method.views(batch, cfg)[:2])
+        finally: set_rng_state(saved)
+        self.clean = _channels_last(method.eval_view(batch, cfg), cfg)
+        self.snapshot_epochs, self.k = set(probe_snapshot_epochs(cfg)), min(n_clusters, n)
+        self.snapshots: dict[int, tuple] = self._load(start_epoch) if start_epoch else {}
+        if not start_epoch: self.path.unlink(missing_ok=True)   # a fresh run's snapshots start over
+
+    def _load(self, epoch:int) -> dict[int, tuple]:
+        "The saved snapshots up to `epoch` (a resume), if the file is of this probe."
+        try:
+            with np.load(self.path) as z:
+                if not np.array_equal(z["index"], self.index.numpy()): return {}
+                return {int(e): (z["features"][i], z["assign"][i], bool(z["from_head"][i]), str(z["feature_kind"]))
+                        for i, e in enumerate(z["epochs"]) if e <= epoch}
+        except (OSError, ValueError, KeyError): return {}   # missing or unreadable: the snapshots start here
+
+    def _embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
+        outs = [self.method.embed(model, chunk) for chunk in x.split(self.cfg.eval_batch_size)]
+        return {k: torch.cat([o[k] for o in outs]).float() for k in outs[0]}
+
+    @torch.no_grad()
+    def __call__(self, model:nn.Module, # the plain model (not a DDP or compiled wrapper)
+                 epoch:int, # the epoch just finished (0: the untrained network)
+                ) -> dict[str, float]:
+        "The probe's entries of this epoch's record (none when not due); at a snapshot epoch also rewrites probe.npz."
+        cfg, snapshot = self.cfg, epoch in self.snapshot_epochs
+        if not (snapshot or epoch in (0, cfg.epochs) or (cfg.probe_every and epoch % cfg.probe_every == 0)): return {}
+        t = time.perf_counter()
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.autocast(self.clean.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                a, b = (self._embed(model, v) for v in self.views)
+                clean = self._embed(model, self.clean) if snapshot else None
+        finally: model.train(was_training)
+        record = {}
+        if "instance" in a: record.update(pair_cosine(a["instance"], b["instance"], "probe_ins"))
+        if "probs" in a: record.update(pair_cosine(a["probs"].T, b["probs"].T, "probe_clu"))   # columns: one cluster per row
+        if snapshot: self._save(epoch, clean)
+        record["probe_time_s"] = time.perf_counter() - t
+        return record
+
+    def _save(self, epoch:int, emb:dict[str, Tensor]) -> None:
+        kind = "instance" if "instance" in emb else "features"
+        assign = emb["probs"].argmax(1) if "probs" in emb else kmeans(emb["features"], self.k, seed=self.cfg.seed)   # k-means: its own generator
+        self.snapshots[epoch] = (emb[kind].cpu().numpy().astype(np.float16), assign.cpu().numpy(), "probs" in emb, kind)
+        epochs = sorted(self.snapshots)
+        with atomic_write(self.path) as f:
+            np.savez_compressed(f, index=self.index.numpy(), labels=self.labels, epochs=np.array(epochs, np.int64),
+                                features=np.stack([self.snapshots[e][0] for e in epochs]), assign=np.stack([self.snapshots[e][1] for e in epochs]),
+                                from_head=np.array([self.snapshots[e][2] for e in epochs]), feature_kind=np.array(self.snapshots[epochs[-1]][3]))
+
 # %% ../nbs/06_engine.ipynb #ad00da6d
 class NonFiniteLossError(RuntimeError):
     "The loss became NaN or infinite."
 
 #: config fields that may change between a checkpoint and its resumption (they do not change the science)
-RESUMABLE_CHANGES = ("epochs", "eval_every", "eval_subset", "checkpoint_every", "eval_batch_size", "device", "compile")
+RESUMABLE_CHANGES = ("epochs", "eval_every", "eval_subset", "checkpoint_every", "eval_batch_size", "device", "compile", "probe_every",
+                     "probe_epochs")
 
 def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
     if cfg.batch_size > len(data):
@@ -407,9 +509,10 @@ def fit(cfg:RunConfig, # the run
 
         train_model = data_parallel(model, device)   # DistributedDataParallel in a job of several processes
         step_model = torch.compile(train_model) if cfg.compile else train_model
+        probe = Probe(method, images, data.labels, cfg, out_dir, n_clusters, epoch, precision) if main and cfg.probe_size else None   # own random stream
         if epoch == 0:  # epoch 0: the randomly initialised network, the baseline of every curve
             on_main(lambda: log.append(dict(epoch=0, step=0, **evaluate(method, model, eval_data, eval_images, cfg, n_clusters, precision),
-                                            **subset_note)))
+                                            **subset_note, **(probe(model, 0) if probe else {}))))
             # evaluation leaves the global RNG alone (k-means has its own generator), so this does not shift training
 
         n_steps = len(data) // cfg.batch_size
@@ -464,6 +567,7 @@ def fit(cfg:RunConfig, # the run
                 if epoch == cfg.epochs: record.update(on_main(evaluate, method, model, data, images, cfg, n_clusters, precision))
                 else: record.update(on_main(evaluate, method, model, eval_data, eval_images, cfg, n_clusters, precision), **subset_note)
                 record["eval_time_s"] = time.perf_counter() - t_eval
+            if cfg.probe_size: record.update(on_main(lambda: probe(model, epoch)))   # rank 0 measures (CC's Fig. 3 and 4); every rank gets it
             if main: log.append(record)
             if (cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0) or epoch == last_epoch:
                 rngs = all_gather_object(rng_state())   # every rank's random streams, for an exact resume
@@ -483,7 +587,7 @@ def fit(cfg:RunConfig, # the run
                            n_images=len(data), n_clusters=n_clusters, epoch=epoch, complete=complete,
                            **({} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant,
                                                                              n_images=len(pre_data)))),
-                           metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s")} if evaluated else {},
+                           metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s") and not k.startswith("probe_")} if evaluated else {},
                            train_time_s=train_time, images_per_s=train_images / train_time if train_time else None,
                            wall_time_s=time.perf_counter() - t_start, precision=precision, world_size=world)
             write_json(out_dir/"provenance.json", dict(**provenance(device), config=cfg.to_dict(), seed=cfg.seed, precision=precision,

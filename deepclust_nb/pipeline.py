@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib, importlib.util, inspect, json, os, resource, subprocess, sys
 from pathlib import Path
 from typing import Any
+import numpy as np
 import yaml
 
 from .core import RunConfig, ConfigError, check_choice, atomic_write, write_json
 from .data import REMOTE_FILES, get_spec, list_datasets, load, local_dirs
-from .engine import METHODS, fit, list_methods, make_method
+from .engine import METHODS, PROBE_FILE, fit, list_methods, make_method
 
 # %% auto #0
 __all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_DATASETS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES',
@@ -295,6 +296,8 @@ def train_run(params:dict, # the content of params.yaml
     else:
         summary = fit(cfg, out, data=load(cfg.dataset, root=data_root), resume=resume, progress=progress,
                       pre_pass_data=load(cfg.pre_pass_dataset, root=data_root) if cfg.pre_pass_dataset else None)
+    if not (out/PROBE_FILE).exists():   # a declared output of every train stage: JULE's own loop (or probe_size 0) leaves it without snapshots
+        with atomic_write(out/PROBE_FILE) as f: np.savez(f, epochs=np.zeros(0, dtype=np.int64))
     write_json(marker, dict(attempt, finished=True))
     write_json(Path(bench_root or Path(out_root).parent/"benchmarks")/f"{key}.json", run_cost(key, summary, children=nproc > 1))
     return summary

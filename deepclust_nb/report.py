@@ -28,15 +28,16 @@ from .published import PUBLISHED, PAPERS, PUBLISHED_COSTS, DATASET_NAMES, Publis
 
 # %% auto #0
 __all__ = ['PROTOCOL_KEYS', 'OTHER_ALGORITHMS', 'COST_KEYS', 'PROFILE_ORDER', 'SEED_KEYS', 'SWITCH_TAGS', 'OUR_JULE_DEFAULT',
-           'FIGURE_KINDS', 'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_CAVEATS', 'METHOD_NOTES', 'COLUMNS', 'FULL_COLUMNS',
-           'RUN_COLUMNS', 'JULE_DATASETS', 'SWITCH_COLUMNS', 'OTHER_COLUMNS', 'JULE_NMI_COLUMNS', 'find_runs',
-           'run_info', 'read_history', 'load_predictions', 'run_protocol', 'evaluate_run', 'read_eval', 'write_eval',
-           'pixel_features', 'other_algorithms', 'run_other_algorithms', 'mean_std', 'collapsed', 'profile_rank',
-           'group_key', 'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters', 'plot_confusion',
-           'tsne_embedding', 'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes', 'plot_nmi_vs_time',
-           'plot_jule_trajectory', 'period_records', 'jule_published_nmi', 'plot_jule_periods', 'plot_period_clusters',
-           'make_figures', 'our_groups', 'paper_protocol', 'protocol_deviations', 'comparison_table', 'format_duration',
-           'format_row', 'to_markdown', 'latex_escape', 'to_latex', 'runs_table', 'switches_table',
+           'PROBE_PAIRS', 'FIGURE_KINDS', 'OFFLINE_DATASETS', 'DATA_NOTES', 'DATA_CAVEATS', 'METHOD_NOTES', 'COLUMNS',
+           'FULL_COLUMNS', 'RUN_COLUMNS', 'JULE_DATASETS', 'SWITCH_COLUMNS', 'OTHER_COLUMNS', 'JULE_NMI_COLUMNS',
+           'find_runs', 'run_info', 'read_history', 'load_predictions', 'run_protocol', 'evaluate_run', 'read_eval',
+           'write_eval', 'pixel_features', 'other_algorithms', 'run_other_algorithms', 'mean_std', 'collapsed',
+           'profile_rank', 'group_key', 'aggregate', 'save_figure', 'plot_training_curves', 'match_clusters',
+           'plot_confusion', 'tsne_embedding', 'plot_tsne', 'plot_cluster_samples', 'plot_cluster_sizes',
+           'plot_nmi_vs_time', 'plot_jule_trajectory', 'period_records', 'jule_published_nmi', 'plot_jule_periods',
+           'plot_period_clusters', 'read_probe', 'has_probe_log', 'cc_fig4_reference', 'plot_pair_cosine',
+           'plot_probe_tsne', 'make_figures', 'our_groups', 'paper_protocol', 'protocol_deviations', 'comparison_table',
+           'format_duration', 'format_row', 'to_markdown', 'latex_escape', 'to_latex', 'runs_table', 'switches_table',
            'other_algorithms_tables', 'jule_nmi_rows', 'write_reliability', 'write_report']
 
 # %% ../nbs/20_report.ipynb #5fc0fab0
@@ -727,11 +728,102 @@ def plot_period_clusters(data:ImageDataset, # the dataset the run was trained on
         fig.suptitle(title or f"clusters over the periods ({data.name}): the cluster containing each row's first image")
         return save_figure(fig, stem)
 
+# %% ../nbs/20_report.ipynb #494c7f1a
+PROBE_PAIRS = {"ins": "instance pairs", "clu": "cluster pairs"}   # key infix of the engine's probe records -> panel title
+
+def read_probe(run_dir:str|Path, # a run folder
+              ) -> dict[str, np.ndarray]|None:
+    "The arrays of the run's probe.npz (the engine's probe snapshots), or None where it has none (an older run, `probe_size=0`) or it is unreadable."
+    path = Path(run_dir)/"probe.npz"
+    if not path.is_file(): return None
+    try:
+        with np.load(path) as z: probe = {k: z[k] for k in z.files}
+    except (OSError, ValueError): return None
+    return probe if {"epochs", "labels", "features", "assign"} <= set(probe) and len(probe["epochs"]) else None
+
+def has_probe_log(history:Sequence[dict], # a run's per-epoch records
+                 ) -> bool:
+    "Whether the log holds the probe's pair similarities (a run trained with the probe)."
+    return any(f"probe_{h}_pos_mean" in r for r in history for h in PROBE_PAIRS)
+
+def cc_fig4_reference(published:Sequence[Published|dict]|None=None, # published rows (default: PUBLISHED)
+                     ) -> str:
+    "CC's Fig. 4 NMI values as one line: 'CC paper, ImageNet-10: NMI 0.183/0.472/0.628/0.737 at epochs 0/20/50/100 (0.859 at its last, 1000)'."
+    rows = [r if isinstance(r, Published) else Published(**r) for r in (PUBLISHED if published is None else published)]
+    rows = sorted(((int(r.setting.split()[-1]), r.value) for r in rows if r.paper == "CC" and r.table == "Fig. 4" and r.metric == "nmi"))
+    if not rows: return ""
+    *maps, (last_epoch, last) = rows   # the t-SNE epochs, then the end of training
+    text = f"NMI {'/'.join(f'{v:.3f}' for _, v in maps)} at epochs {'/'.join(str(e) for e, _ in maps)} ({last:.3f} at its last, {last_epoch})" if maps \
+           else f"NMI {last:.3f} at epoch {last_epoch}"
+    return f"CC paper, {DATASET_NAMES['imagenet10']}: {text}"
+
+def plot_pair_cosine(history:Sequence[dict], # a run's per-epoch records with the probe's `probe_{ins,clu}_{pos,neg}_{mean,std}`
+                     stem:str|Path, # output path without suffix
+                     title:str|None=None,
+                    ) -> tuple[Path, Path]:
+    "CC's Fig. 3: mean cosine similarity of positive and negative pairs of the probe batch per epoch, ± one std shaded; instance pairs, then cluster pairs."
+    panels = [h for h in PROBE_PAIRS if any(f"probe_{h}_pos_mean" in r for r in history)]
+    if not panels: raise ConfigError("plot_pair_cosine needs records with probe_ins_* or probe_clu_* keys (a run trained with the probe batch)")
+    with _style():
+        fig = Figure(figsize=(3.6 * len(panels) + 0.4, 3), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(panels)))
+        for ax, h in zip(axes, panels):
+            low = 0.0
+            for pair, name, colour in zip(("pos", "neg"), ("positive pairs", "negative pairs"), _palette(2)):
+                points = [(_x(r, i), r[f"probe_{h}_{pair}_mean"], r.get(f"probe_{h}_{pair}_std") or 0.0) for i, r in enumerate(history)
+                          if isinstance(r.get(f"probe_{h}_{pair}_mean"), (int, float))]
+                x, mean, std = (np.array(v, np.float64) for v in zip(*points))
+                ax.plot(x, mean, color=colour, marker="o" if len(x) <= 12 else None, ms=3, lw=1.2, label=name)
+                ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
+                low = min(low, float((mean - std).min()))
+            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+            ax.set(xlabel="epoch", ylabel="cosine similarity", title=PROBE_PAIRS[h], ylim=(max(low, -1.0) - 0.05, 1.05))
+        axes[0].legend(loc="best")
+        fig.suptitle(title or "pair similarities on the probe batch")
+        return save_figure(fig, stem)
+
+def plot_probe_tsne(probe:Mapping[str, np.ndarray], # `read_probe`'s arrays: epochs, labels, features (S, n, d), assign (S, n), from_head
+                    stem:str|Path, # output path without suffix
+                    history:Sequence[dict]=(), # the run's log: the full-dataset NMI of the snapshot epochs that were evaluated
+                    reference:str="", # the paper's values, written under the maps (e.g. `cc_fig4_reference()`)
+                    max_iter:int=300, # t-SNE iterations per map (250 of them early exaggeration; enough for a few hundred points)
+                    seed:int=0, # seeds t-SNE
+                    title:str|None=None, # a first line above the description (e.g. which run)
+                   ) -> tuple[Path, Path]:
+    "CC's Fig. 4: one t-SNE map of the probe's embeddings per snapshot epoch, coloured by cluster assignment, NMI in each title."
+    epochs, labels = np.asarray(probe["epochs"]), _ids(probe["labels"], "labels")
+    if not len(epochs): raise ConfigError("the probe has no snapshot")
+    full_nmi = {_x(r, i): r["nmi"] for i, r in enumerate(history) if isinstance(r.get("nmi"), (int, float))}
+    class_colours = _palette(int(labels.max()) + 1)
+    from_head = np.asarray(probe.get("from_head", np.ones(len(epochs), bool)), bool)
+    kind = str(probe.get("feature_kind", "instance"))
+    with _style():
+        fig = Figure(figsize=(2.5 * len(epochs), 2.9 + 0.2 * bool(reference)), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(epochs)))
+        for ax, epoch, features, assign, head in zip(axes, epochs, probe["features"], probe["assign"], from_head):
+            y, c = _pair(labels, assign)
+            xy, _ = tsne_embedding(features, len(features), seed, max_iter)
+            colours = _cluster_colours(y, c, class_colours)
+            ax.scatter(xy[:, 0], xy[:, 1], s=5, c=[colours[int(j)] for j in c], linewidths=0)
+            nmi = f"NMI {cluster_metrics(y, c)['nmi']:.3f}" + ("" if head else " (k-means)")
+            if int(epoch) in full_nmi: nmi += f"; all: {full_nmi[int(epoch)]:.3f}"
+            ax.set(title=f"epoch {int(epoch)}\n{nmi}", xticks=[], yticks=[])
+        coloured = ("the cluster head's assignment" if from_head.all() else "k-means on the backbone features" if not from_head.any()
+                    else "the cluster head's assignment (k-means where it had none)")
+        what = "instance-head embeddings" if kind == "instance" else "backbone features"
+        fig.suptitle((f"{title}\n" if title else "") + f"t-SNE of the probe's {what} ({len(labels)} images), coloured by {coloured}")
+        if reference: fig.supxlabel(reference, fontsize=7)
+        return save_figure(fig, stem)
+
 # %% ../nbs/20_report.ipynb #30e4fb4b
 FIGURE_KINDS = {  # name prefix -> caption
     "curves": "Training curves (loss and NMI per epoch, mean ± std over seeds)", "nmi-vs-time": "NMI against training time, one point per run",
     "confusion": "Confusion matrix (rows: true classes; columns: clusters ordered by matched class)",
     "tsne": "t-SNE of the backbone features, by true class (left) and predicted cluster (right)",
+    "pair-cosine": "Training dynamics on the fixed probe batch (CC's Fig. 3): mean cosine similarity of positive and negative instance pairs "
+                   "(left) and cluster pairs (right) per epoch, ± one std over the pairs shaded",
+    "probe-tsne": "t-SNE of the probe batch's instance-head embeddings at the snapshot epochs (CC's Fig. 4; ours: 0, 20, 50, 100 % of "
+                  "training), coloured by cluster assignment, NMI in each title; " + cc_fig4_reference(),
     "samples": "Random images of each predicted cluster", "sizes": "Cluster sizes, largest first",
     "jule-trajectory": "JULE: clusters and NMI per period",
     "periods": "JULE: NMI (geometric) and clusters left after each period, per seed and switch, with the published final NMI",
@@ -752,6 +844,7 @@ def make_figures(runs:Iterable[str|Path], # finished run folders (any profiles)
                  load_data:Callable[[str], ImageDataset|None]|None=None, # dataset name -> dataset (None: not available), for the image grids
                  max_points:int=2000, # t-SNE subsample (0: no t-SNE)
                  tsne_iter:int=1000, # t-SNE iterations
+                 probe_iter:int=300, # t-SNE iterations of each probe snapshot map (256 points: ~0.6 s each on one core)
                  published:Sequence[Published|dict]|None=None, # for JULE's reference lines (default: PUBLISHED)
                 ) -> dict[str, tuple[Path, Path]]:
     "Every figure of the report for these runs; returns {name: (png, svg)}."
@@ -793,6 +886,11 @@ def make_figures(runs:Iterable[str|Path], # finished run folders (any profiles)
         if data is not None:
             figures[f"samples-{name}"] = plot_cluster_samples(data, pred, out_dir/f"samples-{name}", title=f"samples: {what}")
         history = read_history(run_dir)
+        if has_probe_log(history):   # CC's Fig. 3 and 4, for runs trained with the probe batch; older runs have neither
+            figures[f"pair-cosine-{name}"] = plot_pair_cosine(history, out_dir/f"pair-cosine-{name}", title=f"pair similarities on the probe batch: {what}")
+        if max_points and (probe := read_probe(run_dir)) is not None:
+            figures[f"probe-tsne-{name}"] = plot_probe_tsne(probe, out_dir/f"probe-tsne-{name}", history, cc_fig4_reference(published), probe_iter,
+                                                            title=what)
         if any("period" in r or "n_clusters_current" in r for r in history):
             figures[f"jule-trajectory-{name}"] = plot_jule_trajectory(history, out_dir/f"jule-trajectory-{name}", title=f"JULE: {what}")
     for profile, dataset in sorted({(k[0], k[2]) for k in keys if k[1] == "jule"}, key=lambda pd: (profile_rank(pd[0]), pd[1])):
@@ -1241,6 +1339,11 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
                   "/".join(a["devices"])) for a in our_groups(aggregated, c["method"].lower(), c["dataset"])] or [("–", "not run", "–", "–")]
         md += [f"| {c['method']} | {DATASET_NAMES[c['dataset']]} | ≈ {c['gpu_hours']} GPU-h ({c['hardware']}; {c['status']}) | " + " | ".join(x) + " |" for x in costs]
     md += ["", "## Figures", ""]
+    if any(n.startswith(("pair-cosine-", "probe-tsne-")) for n in figures):
+        md += ["Training dynamics (CC's Fig. 3 and 4, per run): measured on a fixed probe batch of training images (256, chosen by a fixed seed, "
+               "two augmented views drawn once from a random stream of their own, so training is unchanged), in eval mode every few epochs; "
+               "the t-SNE maps are of the probe's instance-head embeddings at 0, 20, 50 and 100 % of training. For comparison, "
+               f"{cc_fig4_reference(rows_pub)} (RESULTS.md §1.6; a 1000-epoch ResNet-34 run, so its epochs are not our percentages).", ""]
     def profile_of(name): return name.rsplit("@", 1)[1] if "@" in name else "default"
     def kind_of(name): return max((k for k in FIGURE_KINDS if name == k or name.startswith(k + "-")), key=len, default="")
     kinds = list(FIGURE_KINDS)

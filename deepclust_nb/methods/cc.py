@@ -86,4 +86,4 @@ class CC(Method):
 
     def embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
         h = model.backbone(x)
-        return {"features": h, "probs": model.cluster_head(h)}
+        return {"features": h, "instance": model.instance_head(h), "probs": model.cluster_head(h)}

@@ -253,4 +253,5 @@ class CDC(Method):
 
     def embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
         h = model.backbone(x)
-        return {"features": h, "probs": model.probs(model.heads(h)[1])}
+        e, logits = model.heads(h)
+        return {"features": h, "instance": e, "probs": model.probs(logits)}

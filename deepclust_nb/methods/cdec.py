@@ -216,4 +216,5 @@ class CDEC(CC):
 
     def embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
         h = model.backbone(x)
-        return {"features": h} if model.needs_init() else {"features": h, "probs": model.assign(h)}
+        out = {"features": h, "instance": model.instance_head(h)}
+        return out if model.needs_init() else {**out, "probs": model.assign(h)}

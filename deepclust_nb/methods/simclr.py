@@ -60,4 +60,5 @@ class SimCLR(Method):
         return {"loss": nt_xent(z_a, z_b, cfg.temperature_instance)}
 
     def embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
-        return {"features": model.backbone(x)}
+        h = model.backbone(x)
+        return {"features": h, "instance": model.instance_head(h)}
