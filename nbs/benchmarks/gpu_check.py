@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     bench, results, errors = None, {}, {}
     if "bench" in phases:
         try:
-            settings = BenchSettings(**SMOKE) if args.smoke else BenchSettings(methods=methods, sizes=args.sizes, dataset="cifar10",
+            settings = BenchSettings(**{**SMOKE, "methods": methods}) if args.smoke else BenchSettings(methods=methods, sizes=args.sizes, dataset="cifar10",
                                                                                  compile=args.compile)
             bench = run_bench(settings, out/"bench.json", data=None if args.smoke else data, minutes=args.bench_minutes,
                               log=lambda line: print(line, flush=True))
