@@ -32,7 +32,9 @@ def isolated_data(tmp_path, monkeypatch):
     return tmp_path/"data"
 
 # -- the fault-injection suite's counts: tests record them with `record_property`; the controller (also under xdist) adds them up,
-#    prints them at the end and writes reports/reliability.json and .md, from which the report's reliability section is generated.
+#    prints them at the end and writes reliability.json and .md: into test-artifacts/ (git-ignored), so that a test run leaves the checkout
+#    as it found it, or, on request, into the folder DEEPCLUST_RELIABILITY_REPORT names; the committed reports/reliability.* (from which the
+#    report's reliability section is generated) are refreshed with `DEEPCLUST_RELIABILITY_REPORT=reports .venv/bin/python -m pytest tests/test_faults.py`.
 FAULT_COUNTS = ("faults_injected", "runs_resumed", "files_checked", "bad_inputs_tried")
 _fault_results: dict[str, dict] = {}
 
@@ -58,6 +60,10 @@ def pytest_terminal_summary(terminalreporter):
     from deepclust_nb.report import write_reliability
     import torch
     prov = provenance(torch.device("cpu"))
-    write_reliability(REPO/"reports", dict(totals=totals, tests=dict(sorted(_fault_results.items())), all_passed=not failed,
-                                           git_commit=prov.get("git_commit"), git_dirty=prov.get("git_dirty"),
-                                           seconds=round(sum(r["seconds"] for n, r in _fault_results.items() if "test_faults.py" in n), 1)))
+    out = Path(os.environ.get("DEEPCLUST_RELIABILITY_REPORT") or REPO/"test-artifacts")
+    if not out.is_absolute(): out = REPO/out
+    out.mkdir(parents=True, exist_ok=True)
+    write_reliability(out, dict(totals=totals, tests=dict(sorted(_fault_results.items())), all_passed=not failed,
+                                git_commit=prov.get("git_commit"), git_dirty=prov.get("git_dirty"),
+                                seconds=round(sum(r["seconds"] for n, r in _fault_results.items() if "test_faults.py" in n), 1)))
+    terminalreporter.write_line(f"written: {out/'reliability.md'} and .json")
