@@ -53,10 +53,6 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def row_of(bench, method, size):
-    return next((r for r in bench["rows"] if r["method"] == method and r["image_size"] == size), None)
-
-
 def checks(bench):
     "Each speed target of the bench as measured, per method."
     out = []
