@@ -61,8 +61,8 @@ def _local_jule_datasets(data_root:str|Path) -> list[str]:
 PROFILES: dict[str, dict] = {
     "default": dict(description="every method on the embedded digits dataset; CPU, minutes, no download",
                     runs=_runs(ALL_METHODS, ["digits"], "digits")),
-    "tiny": dict(description="as default with 2 epochs per run and small t-SNE maps: the pipeline's end-to-end test",
-                 runs=_runs(ALL_METHODS, ["digits"], "digits"), overrides=dict(epochs=2), figures=dict(tsne_points=300)),
+    "tiny": dict(description="CC and JULE on digits, 2 epochs each, small t-SNE maps: the pipeline's end-to-end test",
+                 runs=_runs(["cc", "jule"], ["digits"], "digits"), overrides=dict(epochs=2), figures=dict(tsne_points=300)),
     "fast": dict(description="contrastive methods on CIFAR-10 at native 32 px; one GPU",
                  runs=_runs(CONTRASTIVE, ["cifar10"], "fast")),
     "paper": dict(description="every contrastive method on every dataset of its paper with the published protocol; many GPU-days",

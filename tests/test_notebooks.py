@@ -1,5 +1,5 @@
 """Every library notebook runs top to bottom, its test cells included (`cuda` cells only with a GPU), and leaves the checkout's pipeline as it
-found it: the tutorial runs `dvc exp run`, but in a copy of the checkout, never here.
+found it: a notebook that writes pipeline files (the tutorial's plugin and `params.yaml`) writes them to a temporary folder.
 
 Cells flagged `slow` (each method's full `digits` run, which the `default` profile of the pipeline trains as well) run only with
 DEEPCLUST_SLOW_TESTS=1: they would take a third of the suite's time on CI's 2 cores. Their code paths stay covered here by the short runs of

@@ -1,7 +1,10 @@
-"The DVC pipeline end to end on the `tiny` profile (every method on digits, 2 epochs), in a copy of the checkout, interrupted once by SIGKILL."
+"""The DVC pipeline end to end on the `tiny` profile (CC and JULE on digits, 2 epochs), plus the tutorial's `cc_sharp` as a plugin, in a copy of the
+checkout, interrupted once by SIGKILL."""
 import json, os, shutil, signal, subprocess, time
 import yaml
 from conftest import REPO, BIN
+from deepclust_nb.engine import METHODS
+from deepclust_nb.pipeline import add_run, export_plugin, load_plugins, read_params, write_params
 
 def _copy_checkout(dst):
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
@@ -18,6 +21,20 @@ def _run(args, cwd, **kw):
 def _runs(root):
     return yaml.safe_load((root/"params.yaml").read_text())["runs"]
 
+def _add_tutorial_plugin(root):
+    "What the tutorial (nbs/tutorials/01_prototype_a_loss.ipynb, section 4) tells a reader to do in their checkout: its `cc_sharp` as a plugin."
+    plugin = export_plugin(root/"nbs"/"tutorials"/"01_prototype_a_loss.ipynb", root/"plugins"/"cc_sharp.py")
+    params = read_params(root/"params.yaml")
+    params["plugins"] = ["plugins/cc_sharp.py"]
+    try:
+        load_plugins(params, root)
+        run = add_run(params, "cc_sharp", "digits", "digits", seed=0, root=root)
+        params["methods"]["cc_sharp"] = dict(overrides=dict(epochs=2), args=dict(sharpness_weight=0.1))
+        write_params(root/"params.yaml", params)
+    finally:
+        METHODS.pop("cc_sharp", None)   # registered in this process by load_plugins; other tests must not see it
+    assert plugin.is_file() and run == "cc_sharp-digits-s0"
+
 def test_tiny_profile_end_to_end(tmp_path, record_property):
     "One test, not three: under pytest-xdist a shared fixture would run the pipeline once per worker."
     root = tmp_path
@@ -27,6 +44,7 @@ def test_tiny_profile_end_to_end(tmp_path, record_property):
     assert _run([str(BIN/"dvc"), "config", "--local", "core.no_scm", "true"], root, env=env).returncode == 0
     r = _run([str(BIN/"deepclust"), "profile", "tiny"], root, env=env)
     assert r.returncode == 0, r.stderr
+    _add_tutorial_plugin(root)
 
     # interrupted: dvc repro is killed (with its papermill kernels) once the first train stage has checkpointed its first epoch
     first = next(iter(_runs(root)))
@@ -47,11 +65,13 @@ def test_tiny_profile_end_to_end(tmp_path, record_property):
 
     # reports/ is filled
     runs = json.loads((root/"reports/runs.json").read_text())["runs"]
-    assert len(runs) == 6
+    assert sorted(runs) == ["cc-digits-s0", "cc_sharp-digits-s0", "jule-digits-s0"], runs
     for key in runs:
         assert (root/f"reports/runs/{key}/predictions.npz").is_file()
         assert {"nmi", "nmi_geo", "acc", "ari"} <= set(json.loads((root/f"reports/runs/{key}/eval.json").read_text())["metrics"])
-    assert (root/"reports/README.md").read_text().count("![") >= 5
+    report = (root/"reports/README.md").read_text()
+    assert report.count("![") >= 5
+    assert "| cc_sharp | digits |" in report.split("## Our runs", 1)[1].split("\n## ", 1)[0]   # the tutorial's method, in the comparison table
     figures = {p.stem.split("-")[0] for p in (root/"reports/figures").glob("*.svg")}
     assert {"curves", "confusion", "tsne", "samples", "sizes", "nmi", "jule"} <= figures, figures
     assert "mean" in (root/"reports/metrics.json").read_text()
