@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_engine.ipynb #6013b402
 from __future__ import annotations
-import copy, dataclasses, importlib, json, os, pkgutil, random, tempfile, time
+import copy, dataclasses, importlib, json, os, pickle, pkgutil, random, tempfile, time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -119,7 +119,7 @@ def make_method(name:str, # registered method name
     return cls(**args)
 
 # %% ../nbs/06_engine.ipynb #a7bbf473
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2   # 2: tensors and plain data only, loaded with weights_only=True
 
 class CheckpointError(RuntimeError):
     "A checkpoint that is missing, corrupt or belongs to another run."
@@ -130,14 +130,29 @@ def run_identity(cfg:RunConfig, in_channels:int, n_clusters:int) -> dict:
                 n_clusters=int(n_clusters), in_channels=int(in_channels), image_size=cfg.image_size)
 
 def rng_state() -> dict:
-    "The states of every global RNG (python, numpy, torch CPU and CUDA)."
-    return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
+    "The states of every global RNG (python, numpy, torch CPU and CUDA), as tensors and plain data."
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(python=random.getstate(), numpy=(name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
 
 def set_rng_state(state:dict) -> None:
     "Restore the states saved by `rng_state`."
-    random.setstate(state["python"]); np.random.set_state(state["numpy"]); torch.set_rng_state(state["torch"])
+    name, keys, *rest = state["numpy"]
+    random.setstate(state["python"]); np.random.set_state((name, keys.numpy().astype(np.uint32), *rest)); torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state["cuda"])
+
+_PLAIN = (str, int, float, bool, type(None), Tensor, torch.Size, torch.dtype)
+
+def _plain(obj, where:str="state"):
+    "`obj` with numpy scalars as Python numbers; anything that is not a tensor or plain data is refused, since loading would need to unpickle it."
+    if isinstance(obj, np.generic): return obj.item()
+    if isinstance(obj, dict):
+        out = type(obj)((k, _plain(v, f"{where}[{k!r}]")) for k, v in obj.items())
+        if hasattr(obj, "_metadata"): out._metadata = obj._metadata   # a state_dict's module versions
+        return out
+    if isinstance(obj, (list, tuple)): return type(obj)(_plain(v, f"{where}[{i}]") for i, v in enumerate(obj))
+    if isinstance(obj, _PLAIN): return obj
+    raise CheckpointError(f"a checkpoint holds tensors and plain data only; {where} is a {type(obj).__qualname__}")
 
 def _staged(path:Path) -> Path: return path.with_name(path.name + ".staged")
 
@@ -147,7 +162,7 @@ def save_checkpoint(path:str|Path, # checkpoint file (a .json sidecar is written
     "Write a checkpoint so that a kill at any instant leaves the previous or the new one loadable: staged file, sidecar (the commit), rename."
     path = Path(path); staged = _staged(path)
     try:
-        with atomic_write(staged) as f: torch.save({"format": CHECKPOINT_FORMAT, **state}, f)
+        with atomic_write(staged) as f: torch.save(_plain({"format": CHECKPOINT_FORMAT, **state}), f)
         write_json(path.with_suffix(".json"), dict(file=path.name, size=staged.stat().st_size, sha256=file_hash(staged),
                                                    epoch=state["epoch"], identity=state["identity"]))
     except OSError as e:
@@ -191,7 +206,11 @@ def load_checkpoint(path:str|Path, # checkpoint file
     if size != meta["size"] or digest != meta["sha256"]:
         raise CheckpointError(f"checkpoint {path} is corrupt: size {size} / sha256 {digest[:12]}… but its sidecar says "
                               f"{meta['size']} / {meta['sha256'][:12]}…; delete it (and {side.name}) to start over")
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    try: state = torch.load(path, map_location=map_location, weights_only=True)   # unpickles tensors and plain data, never code
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"checkpoint {path} holds objects other than tensors and plain data, so loading it could run code: refused. "
+                              f"This library writes none (format {CHECKPOINT_FORMAT}); a checkpoint of an older version must be retrained. "
+                              f"({str(e).splitlines()[0]})") from None
     if identity is not None: check_identity(path, state["identity"], identity)
     return state
 
