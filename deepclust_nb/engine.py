@@ -478,6 +478,112 @@ def progress_bar(progress:bool|str, # True: a widget in notebooks, text elsewher
     if progress == "text": return text_tqdm(mininterval=5.0, dynamic_ncols=True, **kwargs)   # a line every few seconds in a stage's log
     return auto_tqdm(disable=not progress, dynamic_ncols=True, **kwargs)
 
+@dataclass
+class _Run:
+    "What the parts of one `fit` share: the run's objects, its data on the device, and how far it has come."
+    cfg: RunConfig
+    method: Method
+    data: ImageDataset
+    pre_data: ImageDataset|None
+    out_dir: Path
+    device: torch.device
+    precision: str
+    n_clusters: int
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    perm_gen: torch.Generator   # the batches' permutations: the same on every rank
+    images: Tensor
+    epoch: int = 0
+    step: int = 0
+    train_time: float = 0.0
+    train_images: int = 0
+
+    @property
+    def ckpt_path(self) -> Path: return self.out_dir/"checkpoint.pt"
+
+def _build_model(cfg:RunConfig, method:Method, in_channels:int, n_clusters:int, device:torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
+    "The model (SyncBatchNorm and channels_last as configured) and its optimizer, from the run's seed: the same initial weights on every rank."
+    set_seed(cfg.seed, cfg.deterministic)
+    model = method.build_model(cfg, in_channels, n_clusters).to(device)
+    if cfg.sync_bn: model = sync_batchnorm(model, device)
+    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
+    return model, method.make_optimizer(model, cfg)
+
+def _restore(run:_Run, state:dict|None) -> None:
+    "Continue from a checkpoint's state (weights, optimizer, position, every random stream), or let the method look at the data first."
+    if state is not None:
+        run.model.load_state_dict(state["model"]); run.optimizer.load_state_dict(state["optimizer"])
+        run.epoch, run.step = state["epoch"], state["step"]
+        set_rng_state(state["rng"] if is_main() else state["rng_other_ranks"][rank() - 1]); run.perm_gen.set_state(state["perm_rng"])
+    else:
+        run.method.prepare(run.model, run.images, run.cfg)   # a method's look at the data (CDEC: its centres), on every rank
+        seed_rank(run.cfg.seed)   # independent augmentations on every rank; rank 0 keeps the stream of a single process
+
+def _train_pass(run:_Run, step_model:nn.Module, bar, pass_images:Tensor, loss_fn:Callable, n:int, sync_every:int, where:str="") -> dict[str, Tensor]:
+    "One pass over `pass_images`: `n` full batches of a fresh permutation, an optimizer step on `loss_fn` each; the loss parts summed."
+    cfg, shard = run.cfg, rank_slice(run.cfg.batch_size)   # this rank's rows of every global batch
+    perm = torch.randperm(len(pass_images), generator=run.perm_gen).to(run.device)
+    sums: dict[str, Tensor] = {}
+    first_bad = torch.full((), -1, dtype=torch.long, device=run.device)
+    for i in range(n):
+        batch = pass_images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size][shard]]
+        views = tuple(v.contiguous(memory_format=torch.channels_last) if cfg.channels_last and v.ndim == 4 else v for v in run.method.views(batch, cfg))
+        with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
+            parts = loss_fn(step_model, views, cfg)   # the loss of the global batch, the same on every rank
+        loss = parts["loss"]
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()   # under DDP: gradients averaged over the ranks
+        run.optimizer.step()
+        for k, v in parts.items(): sums[k] = sums.get(k, 0) + v.detach().float()
+        first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), run.step, first_bad)
+        run.step += 1
+        bar.update(1)
+        if ((i + 1) % sync_every == 0 or i == n - 1) and (bad := int(first_bad)) >= 0:   # every rank sees the same loss, so every rank stops
+            bar.close()
+            kept = (f"the last good checkpoint (epoch {json.loads(run.ckpt_path.with_suffix('.json').read_text())['epoch']}) "
+                    f"is kept at {run.ckpt_path}") if run.ckpt_path.exists() else "no checkpoint had been written yet"
+            raise NonFiniteLossError(f"non-finite loss at step {bad} (epoch {run.epoch + 1}{where}); the run is stopped and {kept}")
+    return sums
+
+def _evaluations(run:_Run, eval_set:tuple, probe) -> dict:
+    "The epoch's evaluation (every image at the last epoch, else the training evaluation set) and probe, where they are due."
+    cfg, epoch, out = run.cfg, run.epoch, {}
+    if (cfg.eval_every and epoch % cfg.eval_every == 0) or epoch == cfg.epochs:
+        t_eval = time.perf_counter()
+        eval_data, eval_images, subset_note = (run.data, run.images, {}) if epoch == cfg.epochs else eval_set
+        out.update(on_main(evaluate, run.method, run.model, eval_data, eval_images, cfg, run.n_clusters, run.precision), **subset_note)
+        out["eval_time_s"] = time.perf_counter() - t_eval
+    if cfg.probe_size: out.update(on_main(lambda: probe(run.model, epoch)))   # rank 0 measures (CC's Fig. 3 and 4); every rank gets it
+    return out
+
+def _save(run:_Run, identity:dict, record:dict) -> None:
+    "Checkpoint the run with every rank's random streams, for an exact resume."
+    rngs = all_gather_object(rng_state())
+    on_main(lambda: save_checkpoint(run.ckpt_path, dict(
+        identity=identity, config=run.cfg.to_dict(), epoch=run.epoch, step=run.step, world_size=world_size(),
+        model=run.model.state_dict(), optimizer=run.optimizer.state_dict(), rng=rngs[0], rng_other_ranks=rngs[1:],
+        perm_rng=run.perm_gen.get_state(), metrics=record)))
+
+def _finish(run:_Run, log:MetricsLog, wall_time_s:float) -> dict:
+    "Rank 0 writes provenance, and predictions and final metrics of a complete run; returns the run's summary."
+    cfg, data, pre_data = run.cfg, run.data, run.pre_data
+    complete = run.epoch >= cfg.epochs
+    evaluated = [r for r in log.records if "nmi" in r]
+    summary = dict(method=cfg.method, method_args=run.method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
+                   n_images=len(data), n_clusters=run.n_clusters, epoch=run.epoch, complete=complete,
+                   **({} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant, n_images=len(pre_data)))),
+                   metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s") and not k.startswith("probe_")} if evaluated else {},
+                   train_time_s=run.train_time, images_per_s=run.train_images / run.train_time if run.train_time else None,
+                   wall_time_s=wall_time_s, precision=run.precision, world_size=world_size())
+    write_json(run.out_dir/"provenance.json", dict(**provenance(run.device), config=cfg.to_dict(), seed=cfg.seed, precision=run.precision,
+                                                   distributed=job_info(), epochs_done=run.epoch, wall_time_s=wall_time_s,
+                                                   images_per_s=summary["images_per_s"]))
+    if complete:
+        save_predictions(run.out_dir/"predictions.npz", data.labels.numpy(),
+                         predict(run.method, run.model, run.images, cfg, run.n_clusters, run.precision))
+        write_json(run.out_dir/"metrics.json", summary)
+    return summary
+
 def fit(cfg:RunConfig, # the run
         out_dir:str|Path, # where checkpoints, the metrics log and provenance go
         data:ImageDataset|None=None, # the dataset (default: `data.load(cfg.dataset)`)
@@ -497,126 +603,48 @@ def fit(cfg:RunConfig, # the run
     out_dir = _writable_dir(out_dir)
     if (summary := method.own_loop(cfg, out_dir, data, resume, stop_after, progress)) is not None: return summary
     with process_group(cfg.device) as device:  # one process: nothing to join; under torchrun: this rank's GPU (or CPU) in the job
-        world, main = world_size(), is_main()
-        shard = rank_slice(cfg.batch_size)   # this rank's rows of every global batch
-        precision = cfg.resolved_precision(device)
-        in_channels = data.images.shape[1]
+        main, in_channels = is_main(), data.images.shape[1]
         identity = run_identity(cfg, in_channels, n_clusters)
-        ckpt_path = out_dir/"checkpoint.pt"
-
-        set_seed(cfg.seed, cfg.deterministic)  # the same initial weights on every rank
-        model = method.build_model(cfg, in_channels, n_clusters).to(device)
-        if cfg.sync_bn: model = sync_batchnorm(model, device)
-        if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-        optimizer = method.make_optimizer(model, cfg)
-        perm_gen = torch.Generator().manual_seed(cfg.seed)  # the same permutations on every rank
-        epoch, step = 0, 0
+        model, optimizer = _build_model(cfg, method, in_channels, n_clusters, device)
+        run = _Run(cfg, method, data, pre_data, out_dir, device, cfg.resolved_precision(device), n_clusters, model, optimizer,
+                   torch.Generator().manual_seed(cfg.seed), data.images.to(device))
         log = MetricsLog(out_dir) if main else None
-        images = data.images.to(device)
-        eval_data, eval_images = training_eval_set(data, images, cfg)   # the last epoch evaluates every image
-        subset_note = {"eval_images": len(eval_data)} if len(eval_data) < len(data) else {}
+        eval_data, eval_images = training_eval_set(data, run.images, cfg)   # the last epoch evaluates every image
+        eval_set = (eval_data, eval_images, {"eval_images": len(eval_data)} if len(eval_data) < len(data) else {})
         pre_images = pre_data.images.to(device) if pre_data is not None else None
-
-        state = on_main(resume_or_start, ckpt_path, identity, cfg, log, resume)   # rank 0 reads the checkpoint and shares it (or its error)
-        if state is not None:
-            model.load_state_dict(state["model"]); optimizer.load_state_dict(state["optimizer"])
-            epoch, step = state["epoch"], state["step"]
-            set_rng_state(state["rng"] if main else state["rng_other_ranks"][rank() - 1]); perm_gen.set_state(state["perm_rng"])
-        else:
-            method.prepare(model, images, cfg)   # a method's look at the data (CDEC: its centres), on every rank
-            seed_rank(cfg.seed)   # independent augmentations on every rank; rank 0 keeps the stream of a single process
-
+        _restore(run, on_main(resume_or_start, run.ckpt_path, identity, cfg, log, resume))   # rank 0 reads the checkpoint and shares it
         train_model = data_parallel(model, device)   # DistributedDataParallel in a job of several processes
         step_model = torch.compile(train_model) if cfg.compile else train_model
-        probe = Probe(method, images, data.labels, cfg, out_dir, n_clusters, epoch, precision) if main and cfg.probe_size else None   # own random stream
-        if epoch == 0:  # epoch 0: the randomly initialised network, the baseline of every curve
-            on_main(lambda: log.append(dict(epoch=0, step=0, **evaluate(method, model, eval_data, eval_images, cfg, n_clusters, precision),
-                                            **subset_note, **(probe(model, 0) if probe else {}))))
-            # evaluation leaves the global RNG alone (k-means has its own generator), so this does not shift training
+        probe = Probe(method, run.images, data.labels, cfg, out_dir, n_clusters, run.epoch, run.precision) if main and cfg.probe_size else None
+        if run.epoch == 0:  # the randomly initialised network, the baseline of every curve (evaluation leaves the global RNG alone)
+            on_main(lambda: log.append(dict(epoch=0, step=0, **evaluate(method, model, eval_data, eval_images, cfg, n_clusters, run.precision),
+                                            **eval_set[2], **(probe(model, 0) if probe else {}))))
 
         n_steps = len(data) // cfg.batch_size
         n_pre_steps = len(pre_data) // cfg.batch_size if pre_data is not None else 0   # an epoch: the pre-pass, then the pass over `data`
         epoch_images = (n_pre_steps + n_steps) * cfg.batch_size
-        last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, epoch + stop_after)
-        bar = progress_bar(progress if main else False, total=cfg.epochs * (n_pre_steps + n_steps), initial=epoch * (n_pre_steps + n_steps),
+        last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, run.epoch + stop_after)
+        bar = progress_bar(progress if main else False, total=cfg.epochs * (n_pre_steps + n_steps), initial=run.epoch * (n_pre_steps + n_steps),
                            unit="step", desc=f"{cfg.method} on {cfg.dataset}")
-        train_time, train_images = 0.0, 0
-
-        def train_pass(pass_images:Tensor, loss_fn:Callable, n:int, where:str="") -> dict[str, Tensor]:
-            "One pass over `pass_images`: `n` full batches of a fresh permutation, an optimizer step on `loss_fn` each; the loss parts summed."
-            nonlocal step
-            perm = torch.randperm(len(pass_images), generator=perm_gen).to(device)
-            sums: dict[str, Tensor] = {}
-            first_bad = torch.full((), -1, dtype=torch.long, device=device)
-            for i in range(n):
-                batch = pass_images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size][shard]]
-                views = tuple(v.contiguous(memory_format=torch.channels_last) if cfg.channels_last and v.ndim == 4 else v
-                              for v in method.views(batch, cfg))
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                    parts = loss_fn(step_model, views, cfg)   # the loss of the global batch, the same on every rank
-                loss = parts["loss"]
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()   # under DDP: gradients averaged over the ranks
-                optimizer.step()
-                for k, v in parts.items(): sums[k] = sums.get(k, 0) + v.detach().float()
-                first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), step, first_bad)
-                step += 1
-                bar.update(1)
-                if (i + 1) % sync_every == 0 or i == n - 1:
-                    if (bad := int(first_bad)) >= 0:   # every rank sees the same global loss, so every rank stops here
-                        bar.close()
-                        kept = (f"the last good checkpoint (epoch {json.loads(ckpt_path.with_suffix('.json').read_text())['epoch']}) "
-                                f"is kept at {ckpt_path}") if ckpt_path.exists() else "no checkpoint had been written yet"
-                        raise NonFiniteLossError(f"non-finite loss at step {bad} (epoch {epoch + 1}{where}); the run is stopped and {kept}")
-            return sums
-
         train_model.train()
-        while epoch < last_epoch:
+        while run.epoch < last_epoch:
             t_epoch = time.perf_counter()
-            pre_sums = train_pass(pre_images, method.pre_pass_loss, n_pre_steps, f", pre-pass over {cfg.pre_pass_dataset}") if n_pre_steps else {}
-            sums = train_pass(images, method.loss, n_steps)
-            epoch += 1
+            pre_sums = (_train_pass(run, step_model, bar, pre_images, method.pre_pass_loss, n_pre_steps, sync_every,
+                                    f", pre-pass over {cfg.pre_pass_dataset}") if n_pre_steps else {})
+            sums = _train_pass(run, step_model, bar, run.images, method.loss, n_steps, sync_every)
+            run.epoch += 1
             dt = time.perf_counter() - t_epoch
-            train_time += dt; train_images += epoch_images
-            record = dict(epoch=epoch, step=step, **{k: float(v) / n_steps for k, v in sums.items()},
+            run.train_time += dt; run.train_images += epoch_images
+            record = dict(epoch=run.epoch, step=run.step, **{k: float(v) / n_steps for k, v in sums.items()},
                           **{f"pre_{k}": float(v) / n_pre_steps for k, v in pre_sums.items()},   # the pre-pass's mean loss parts
-                          images_per_s=epoch_images / dt, epoch_time_s=dt)  # costs end in "_s"; images of the whole job, both passes
-            if (cfg.eval_every and epoch % cfg.eval_every == 0) or epoch == cfg.epochs:
-                t_eval = time.perf_counter()
-                if epoch == cfg.epochs: record.update(on_main(evaluate, method, model, data, images, cfg, n_clusters, precision))
-                else: record.update(on_main(evaluate, method, model, eval_data, eval_images, cfg, n_clusters, precision), **subset_note)
-                record["eval_time_s"] = time.perf_counter() - t_eval
-            if cfg.probe_size: record.update(on_main(lambda: probe(model, epoch)))   # rank 0 measures (CC's Fig. 3 and 4); every rank gets it
+                          images_per_s=epoch_images / dt, epoch_time_s=dt,   # costs end in "_s"; images of the whole job, both passes
+                          **_evaluations(run, eval_set, probe))
             if main: log.append(record)
-            if (cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0) or epoch == last_epoch:
-                rngs = all_gather_object(rng_state())   # every rank's random streams, for an exact resume
-                on_main(lambda: save_checkpoint(ckpt_path, dict(
-                    identity=identity, config=cfg.to_dict(), epoch=epoch, step=step, world_size=world,
-                    model=model.state_dict(), optimizer=optimizer.state_dict(), rng=rngs[0], rng_other_ranks=rngs[1:],
-                    perm_rng=perm_gen.get_state(), metrics=record)))
-            bar.set_postfix({"epoch": f"{epoch}/{cfg.epochs}", **{k: f"{record[k]:.3g}" for k in ("loss", "nmi", "acc", "images_per_s") if k in record}},
+            if (cfg.checkpoint_every and run.epoch % cfg.checkpoint_every == 0) or run.epoch == last_epoch: _save(run, identity, record)
+            bar.set_postfix({"epoch": f"{run.epoch}/{cfg.epochs}", **{k: f"{record[k]:.3g}" for k in ("loss", "nmi", "acc", "images_per_s") if k in record}},
                             refresh=True)
         bar.close()
-
-        def finish() -> dict:
-            "Rank 0 writes provenance, and predictions and final metrics of a complete run."
-            complete = epoch >= cfg.epochs
-            evaluated = [r for r in log.records if "nmi" in r]
-            summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
-                           n_images=len(data), n_clusters=n_clusters, epoch=epoch, complete=complete,
-                           **({} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant,
-                                                                             n_images=len(pre_data)))),
-                           metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s") and not k.startswith("probe_")} if evaluated else {},
-                           train_time_s=train_time, images_per_s=train_images / train_time if train_time else None,
-                           wall_time_s=time.perf_counter() - t_start, precision=precision, world_size=world)
-            write_json(out_dir/"provenance.json", dict(**provenance(device), config=cfg.to_dict(), seed=cfg.seed, precision=precision,
-                                                       distributed=job_info(), epochs_done=epoch, wall_time_s=summary["wall_time_s"],
-                                                       images_per_s=summary["images_per_s"]))
-            if complete:
-                save_predictions(out_dir/"predictions.npz", data.labels.numpy(), predict(method, model, images, cfg, n_clusters, precision))
-                write_json(out_dir/"metrics.json", summary)
-            return summary
-        return on_main(finish)
+        return on_main(lambda: _finish(run, log, time.perf_counter() - t_start))
 
 # %% ../nbs/06_engine.ipynb #9e8304d5
 def evaluate_checkpoint(path:str|Path, # a checkpoint written by `fit`
