@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_engine.ipynb #6013b402
 from __future__ import annotations
-import copy, dataclasses, importlib, json, os, pickle, pkgutil, random, tempfile, time
+import copy, dataclasses, importlib, json, os, pkgutil, random, tempfile, time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -23,14 +23,14 @@ from .metrics import cluster_metrics, kmeans
 from .models import BACKBONES, check_input_size
 from .distributed import (process_group, world_size, rank, is_main, job_info, rank_slice, seed_rank, on_main,
                                       all_gather_object, data_parallel, sync_batchnorm)
+from .checkpoint import (CheckpointError, rng_state, set_rng_state, save_checkpoint, recover_checkpoint, remove_checkpoint,
+                                     load_checkpoint, check_identity)
+from .probe import PROBE_FILE, Probe
 
 # %% auto #0
-__all__ = ['METHODS', 'CHECKPOINT_FORMAT', 'PROBE_SEED', 'PROBE_FILE', 'RESUMABLE_CHANGES', 'Method', 'register_method',
-           'list_methods', 'make_method', 'CheckpointError', 'run_identity', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'recover_checkpoint', 'remove_checkpoint', 'load_checkpoint', 'check_identity',
-           'embed_dataset', 'predict', 'evaluate', 'save_predictions', 'MetricsLog', 'probe_snapshot_epochs',
-           'pair_cosine', 'Probe', 'NonFiniteLossError', 'config_changes', 'training_eval_set', 'resume_or_start',
-           'progress_bar', 'fit', 'evaluate_checkpoint']
+__all__ = ['METHODS', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method', 'run_identity',
+           'embed_dataset', 'predict', 'evaluate', 'save_predictions', 'MetricsLog', 'NonFiniteLossError',
+           'config_changes', 'training_eval_set', 'resume_or_start', 'progress_bar', 'fit', 'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -118,111 +118,11 @@ def make_method(name:str, # registered method name
         raise ConfigError(f"unknown argument {', '.join(map(repr, unknown))} for method {name!r}; accepted: {', '.join(accepted) or '(none)'}")
     return cls(**args)
 
-# %% ../nbs/06_engine.ipynb #a7bbf473
-CHECKPOINT_FORMAT = 2   # 2: tensors and plain data only, loaded with weights_only=True
-
-class CheckpointError(RuntimeError):
-    "A checkpoint that is missing, corrupt or belongs to another run."
-
+# %% ../nbs/06_engine.ipynb #7d41c2a1
 def run_identity(cfg:RunConfig, in_channels:int, n_clusters:int) -> dict:
     "What a checkpoint must match to be loaded into a run."
     return dict(method=cfg.method, backbone=cfg.backbone, stem=cfg.stem, dataset=cfg.dataset,
                 n_clusters=int(n_clusters), in_channels=int(in_channels), image_size=cfg.image_size)
-
-def rng_state() -> dict:
-    "The states of every global RNG (python, numpy, torch CPU and CUDA), as tensors and plain data."
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
-    return dict(python=random.getstate(), numpy=(name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
-                torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
-
-def set_rng_state(state:dict) -> None:
-    "Restore the states saved by `rng_state`."
-    name, keys, *rest = state["numpy"]
-    random.setstate(state["python"]); np.random.set_state((name, keys.numpy().astype(np.uint32), *rest)); torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(state["cuda"])
-
-_PLAIN = (str, int, float, bool, type(None), Tensor, torch.Size, torch.dtype)
-
-def _plain(obj, where:str="state"):
-    "`obj` with numpy scalars as Python numbers; anything that is not a tensor or plain data is refused, since loading would need to unpickle it."
-    if isinstance(obj, np.generic): return obj.item()
-    if isinstance(obj, dict):
-        out = type(obj)((k, _plain(v, f"{where}[{k!r}]")) for k, v in obj.items())
-        if hasattr(obj, "_metadata"): out._metadata = obj._metadata   # a state_dict's module versions
-        return out
-    if isinstance(obj, (list, tuple)): return type(obj)(_plain(v, f"{where}[{i}]") for i, v in enumerate(obj))
-    if isinstance(obj, _PLAIN): return obj
-    raise CheckpointError(f"a checkpoint holds tensors and plain data only; {where} is a {type(obj).__qualname__}")
-
-def _staged(path:Path) -> Path: return path.with_name(path.name + ".staged")
-
-def save_checkpoint(path:str|Path, # checkpoint file (a .json sidecar is written beside it)
-                    state:dict, # must hold "identity" and "epoch"
-                   ) -> None:
-    "Write a checkpoint so that a kill at any instant leaves the previous or the new one loadable: staged file, sidecar (the commit), rename."
-    path = Path(path); staged = _staged(path)
-    try:
-        with atomic_write(staged) as f: torch.save(_plain({"format": CHECKPOINT_FORMAT, **state}), f)
-        write_json(path.with_suffix(".json"), dict(file=path.name, size=staged.stat().st_size, sha256=file_hash(staged),
-                                                   epoch=state["epoch"], identity=state["identity"]))
-    except OSError as e:
-        staged.unlink(missing_ok=True)
-        raise CheckpointError(f"could not write checkpoint {path} (epoch {state['epoch']}): {e.strerror or e}; "
-                              + ("the previous checkpoint is kept, " if path.exists() else "")
-                              + "free space or fix the folder, then run again to resume") from e
-    os.replace(staged, path)
-
-def recover_checkpoint(path:str|Path, # checkpoint file
-                      ) -> None:
-    "Finish or undo a save that a kill interrupted: move a committed staged file into place, delete uncommitted and temporary files."
-    path = Path(path); staged, side = _staged(path), path.with_suffix(".json")
-    for tmp in path.parent.glob(f".{path.name}*.tmp"): tmp.unlink(missing_ok=True)   # atomic_write's temporaries of a killed write
-    if not staged.exists(): return
-    meta = _read_sidecar(side)
-    if meta and staged.stat().st_size == meta.get("size") and file_hash(staged) == meta.get("sha256"): os.replace(staged, path)
-    else: staged.unlink()
-
-def remove_checkpoint(path:str|Path, # checkpoint file
-                     ) -> None:
-    "Delete a checkpoint with its sidecar and any staged or temporary file (a fresh start)."
-    path = Path(path)
-    for p in (path, path.with_suffix(".json"), _staged(path), *path.parent.glob(f".{path.name}*.tmp")): p.unlink(missing_ok=True)
-
-def _read_sidecar(side:Path) -> dict|None:
-    try: return json.loads(side.read_text())
-    except (OSError, ValueError): return None
-
-def load_checkpoint(path:str|Path, # checkpoint file
-                    identity:dict|None=None, # expected identity; None skips the check
-                    map_location="cpu",
-                   ) -> dict:
-    "Load a checkpoint after finishing an interrupted save and checking its size, sha256 and identity."
-    path = Path(path); side = path.with_suffix(".json")
-    recover_checkpoint(path)
-    if not path.is_file(): raise CheckpointError(f"no checkpoint at {path}")
-    if (meta := _read_sidecar(side)) is None:
-        raise CheckpointError(f"checkpoint {path} has no readable sidecar {side.name}, so it cannot be verified; delete both to start over")
-    size, digest = path.stat().st_size, file_hash(path)
-    if size != meta["size"] or digest != meta["sha256"]:
-        raise CheckpointError(f"checkpoint {path} is corrupt: size {size} / sha256 {digest[:12]}… but its sidecar says "
-                              f"{meta['size']} / {meta['sha256'][:12]}…; delete it (and {side.name}) to start over")
-    try: state = torch.load(path, map_location=map_location, weights_only=True)   # unpickles tensors and plain data, never code
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(f"checkpoint {path} holds objects other than tensors and plain data, so loading it could run code: refused. "
-                              f"This library writes none (format {CHECKPOINT_FORMAT}); a checkpoint of an older version must be retrained. "
-                              f"({str(e).splitlines()[0]})") from None
-    if identity is not None: check_identity(path, state["identity"], identity)
-    return state
-
-def check_identity(path:str|Path, # the checkpoint, for the message
-                   saved:dict, # the identity stored in it
-                   wanted:dict, # `run_identity` of what it is loaded into
-                   whose:str="this run", # what `wanted` describes, for the message
-                  ) -> None:
-    "A CheckpointError naming every field where the checkpoint's identity differs from `wanted`, with both values."
-    if diff := {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}:
-        raise CheckpointError(f"checkpoint {path} belongs to another run: "
-                              + "; ".join(f"{k}: checkpoint has {a!r}, {whose} has {b!r}" for k, (a, b) in diff.items()))
 
 # %% ../nbs/06_engine.ipynb #6ffb52af
 @torch.no_grad()
@@ -289,103 +189,6 @@ class MetricsLog:
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n"); f.flush(); os.fsync(f.fileno())
         write_json(self.plot_path, self.records)
-
-# %% ../nbs/06_engine.ipynb #10998ae8
-PROBE_SEED = 0   # the probe's images and views: the same for every seed and method on a dataset, so their curves compare on one batch
-PROBE_FILE = "probe.npz"
-
-def probe_snapshot_epochs(cfg:RunConfig) -> list[int]:
-    "The epochs whose probe features are saved: `cfg.probe_epochs`, or 0 and 20 %, 50 % and 100 % of training (CC's Fig. 4: 0, 20, 50, 100)."
-    if cfg.probe_epochs is not None: return [e for e in cfg.probe_epochs if e <= cfg.epochs]
-    return sorted({0, round(0.2 * cfg.epochs), round(0.5 * cfg.epochs), cfg.epochs})
-
-def pair_cosine(a:Tensor, # (n, d) one row per item in view a
-                b:Tensor, # (n, d) the same items in view b
-                prefix:str, # key prefix, e.g. "probe_ins"
-               ) -> dict[str, float]:
-    "Mean and std of the cosine similarity of the n positive pairs (row i of a, row i of b) and of the negative pairs (every other pair of the 2n rows)."
-    n = len(a)
-    if n < 2 or a.shape != b.shape: raise ValueError(f"a and b must both be (n, d) with n >= 2; got {tuple(a.shape)} and {tuple(b.shape)}")
-    u = nn.functional.normalize(torch.cat([a, b]).float(), dim=1)
-    sim = u @ u.T
-    i = torch.arange(2 * n, device=sim.device)
-    negative = (i[:, None] != i[None]) & (i[None] != (i[:, None] + n) % (2 * n))   # not itself, not its other view: NT-Xent's negatives
-    pos, neg = sim[:n, n:].diagonal(), sim[negative]
-    values = torch.stack([pos.mean(), pos.std(unbiased=False), neg.mean(), neg.std(unbiased=False)]).tolist()   # one host sync
-    return dict(zip((f"{prefix}_pos_mean", f"{prefix}_pos_std", f"{prefix}_neg_mean", f"{prefix}_neg_std"), values))
-
-def _channels_last(x:Tensor, cfg:RunConfig) -> Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if cfg.channels_last and x.ndim == 4 else x
-
-class Probe:
-    "A fixed batch of training images with two augmented views drawn once: logs pair similarities (CC's Fig. 3) and saves feature snapshots (Fig. 4)."
-    def __init__(self, method:Method, # the run's method
-                 images:Tensor, # (N, C, H, W) uint8 training images, on the device
-                 labels:Tensor, # (N,) true classes (only saved, for the figures' NMI)
-                 cfg:RunConfig, # the run
-                 out_dir:Path, # the run folder (probe.npz goes there)
-                 n_clusters:int, # K, for k-means on methods without a cluster head
-                 start_epoch:int, # 0 for a fresh run (an old probe.npz is deleted), else the resumed checkpoint's epoch
-                 precision:str="fp32"):
-        self.method, self.cfg, self.precision, self.path = method, cfg, precision, Path(out_dir)/PROBE_FILE
-        n = min(cfg.probe_size, len(images))
-        self.index = torch.randperm(len(images), generator=torch.Generator().manual_seed(PROBE_SEED))[:n].sort().values
-        self.labels = labels.cpu()[self.index].numpy()
-        batch = images[self.index.to(images.device)]
-        saved = rng_state()   # the views come from a stream of their own: training's random streams stay exactly where they were
-        try:
-            torch.manual_seed(PROBE_SEED)
-            self.views = tuple(_channels_last(v, cfg) for v in method.views(batch, cfg)[:2])
-        finally: set_rng_state(saved)
-        self.clean = _channels_last(method.eval_view(batch, cfg), cfg)
-        self.snapshot_epochs, self.k = set(probe_snapshot_epochs(cfg)), min(n_clusters, n)
-        self.snapshots: dict[int, tuple] = self._load(start_epoch) if start_epoch else {}
-        if not start_epoch: self.path.unlink(missing_ok=True)   # a fresh run's snapshots start over
-
-    def _load(self, epoch:int) -> dict[int, tuple]:
-        "The saved snapshots up to `epoch` (a resume), if the file is of this probe."
-        try:
-            with np.load(self.path) as z:
-                if not np.array_equal(z["index"], self.index.numpy()): return {}
-                return {int(e): (z["features"][i], z["assign"][i], bool(z["from_head"][i]), str(z["feature_kind"]))
-                        for i, e in enumerate(z["epochs"]) if e <= epoch}
-        except (OSError, ValueError, KeyError): return {}   # missing or unreadable: the snapshots start here
-
-    def _embed(self, model:nn.Module, x:Tensor) -> dict[str, Tensor]:
-        outs = [self.method.embed(model, chunk) for chunk in x.split(self.cfg.eval_batch_size)]
-        return {k: torch.cat([o[k] for o in outs]).float() for k in outs[0]}
-
-    @torch.no_grad()
-    def __call__(self, model:nn.Module, # the plain model (not a DDP or compiled wrapper)
-                 epoch:int, # the epoch just finished (0: the untrained network)
-                ) -> dict[str, float]:
-        "The probe's entries of this epoch's record (none when not due); at a snapshot epoch also rewrites probe.npz."
-        cfg, snapshot = self.cfg, epoch in self.snapshot_epochs
-        if not (snapshot or epoch in (0, cfg.epochs) or (cfg.probe_every and epoch % cfg.probe_every == 0)): return {}
-        t = time.perf_counter()
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.autocast(self.clean.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                a, b = (self._embed(model, v) for v in self.views)
-                clean = self._embed(model, self.clean) if snapshot else None
-        finally: model.train(was_training)
-        record = {}
-        if "instance" in a: record.update(pair_cosine(a["instance"], b["instance"], "probe_ins"))
-        if "probs" in a: record.update(pair_cosine(a["probs"].T, b["probs"].T, "probe_clu"))   # columns: one cluster per row
-        if snapshot: self._save(epoch, clean)
-        record["probe_time_s"] = time.perf_counter() - t
-        return record
-
-    def _save(self, epoch:int, emb:dict[str, Tensor]) -> None:
-        kind = "instance" if "instance" in emb else "features"
-        assign = emb["probs"].argmax(1) if "probs" in emb else kmeans(emb["features"], self.k, seed=self.cfg.seed)   # k-means: its own generator
-        self.snapshots[epoch] = (emb[kind].cpu().numpy().astype(np.float16), assign.cpu().numpy(), "probs" in emb, kind)
-        epochs = sorted(self.snapshots)
-        with atomic_write(self.path) as f:
-            np.savez_compressed(f, index=self.index.numpy(), labels=self.labels, epochs=np.array(epochs, np.int64),
-                                features=np.stack([self.snapshots[e][0] for e in epochs]), assign=np.stack([self.snapshots[e][1] for e in epochs]),
-                                from_head=np.array([self.snapshots[e][2] for e in epochs]), feature_kind=np.array(self.snapshots[epochs[-1]][3]))
 
 # %% ../nbs/06_engine.ipynb #ad00da6d
 class NonFiniteLossError(RuntimeError):
