@@ -4,30 +4,25 @@
 
 # %% ../nbs/40_bench.ipynb #b3e1a003
 from __future__ import annotations
-import dataclasses, gc, itertools, math, os, random, statistics, tempfile, time
+import dataclasses, gc, itertools, math, os, statistics, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
-import PIL.Image, PIL.ImageEnhance, PIL.ImageFilter, PIL.ImageOps
 import torch
 from torch import nn, Tensor
 
 from .core import RunConfig, ConfigError, PRECISIONS, check_choice, get_device, provenance, set_seed, write_json, atomic_write
 from .data import ImageDataset, load as load_dataset
-from .augment import RA_OPS, IMAGENET_MEAN, IMAGENET_STD, IMAGENET_GRAY_MEAN, IMAGENET_GRAY_STD
 from .models import BACKBONES, check_input_size
-from .engine import Method, METHODS, MetricsLog, list_methods, make_method, fit, evaluate, load_checkpoint
+from .engine import Method, METHODS, MetricsLog, list_methods, make_method, fit, evaluate_checkpoint, _channels_last
+from .paper_views import PAPER_VIEWS, DEFAULT_PAPER_VIEWS, PREFETCH_FACTOR, paper_loader, measure_transform_rate
 
 # %% auto #0
-__all__ = ['SMOKE', 'GIB', 'PAPER_VIEWS', 'DEFAULT_PAPER_VIEWS', 'PREFETCH_FACTOR', 'LOADER_TIMEOUT_S', 'BENCH_FORMAT',
-           'contrastive_methods', 'BenchSize', 'parse_size', 'BenchSettings', 'bench_config', 'count_views',
-           'synthetic_dataset', 'Trainer', 'make_trainer', 'synchronize', 'time_steps', 'measure_ceiling',
-           'measure_engine', 'clsa_op', 'CLSARandAugment', 'PILGaussianBlur', 'paper_weak_transform',
-           'paper_strong_transform', 'paper_test_transform', 'paper_transforms', 'PaperViewsDataset', 'paper_loader',
-           'measure_transform_rate', 'measure_paper_pipeline', 'bench_row', 'bench_table', 'load_bench_data',
-           'run_bench', 'evaluate_checkpoint', 'train_for']
+__all__ = ['SMOKE', 'GIB', 'BENCH_FORMAT', 'contrastive_methods', 'BenchSize', 'parse_size', 'BenchSettings', 'bench_config',
+           'count_views', 'synthetic_dataset', 'Trainer', 'make_trainer', 'synchronize', 'time_steps',
+           'measure_ceiling', 'measure_engine', 'measure_paper_pipeline', 'bench_row', 'bench_table', 'load_bench_data',
+           'run_bench', 'train_for']
 
 # %% ../nbs/40_bench.ipynb #b3e1a007
 def contrastive_methods() -> list[str]:
@@ -142,7 +137,7 @@ class Trainer:
 
     def step(self, views:tuple[Tensor, ...]) -> Tensor:
         "One optimisation step on `views`, as the engine's loop runs it; returns the loss without reading it on the host."
-        views = tuple(v.contiguous(memory_format=torch.channels_last) if self.cfg.channels_last and v.ndim == 4 else v for v in views)
+        views = tuple(_channels_last(v, self.cfg) for v in views)   # the engine's layout of the views
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             loss = self.method.loss(self.step_model, views, self.cfg)["loss"]
         self.optimizer.zero_grad(set_to_none=True)
@@ -236,150 +231,9 @@ def measure_engine(cfg:RunConfig, # the measurement's configuration
     return dict(**_rates(steps_per_epoch * len(timed), sum(r["epoch_time_s"] for r in timed), cfg.batch_size, n_views),
                 epoch_images_per_s=[r["images_per_s"] for r in timed], fit_wall_s=wall, peak_memory_gib=_peak_memory_gib(device))
 
-# %% ../nbs/40_bench.ipynb #b3e1a022
-def clsa_op(img:PIL.Image.Image, # the image
-            op:str, # one of augment.RA_OPS
-            v:int, # magnitude, 1..9 in CLSA's draws
-            sign:int=1, # +1 or -1: direction of the geometric ops
-           ) -> PIL.Image.Image:
-    "One op of CLSA's RandAugment pool on a PIL image, with CLSA's parameter formulas."
-    fp = lambda max_v, bias=0.0: v * max_v / 10 + bias   # CLSA's _float_parameter(v, max_v) + bias
-    ip = lambda max_v: int(v * max_v / 10)               # CLSA's _int_parameter(v, max_v)
-    affine = lambda data: img.transform(img.size, PIL.Image.AFFINE, data)
-    ops = {"autocontrast": lambda: PIL.ImageOps.autocontrast(img),
-           "brightness": lambda: PIL.ImageEnhance.Brightness(img).enhance(fp(0.9, 0.05)),
-           "color": lambda: PIL.ImageEnhance.Color(img).enhance(fp(0.9, 0.05)),
-           "contrast": lambda: PIL.ImageEnhance.Contrast(img).enhance(fp(0.9, 0.05)),
-           "equalize": lambda: PIL.ImageOps.equalize(img),
-           "identity": lambda: img,
-           "posterize": lambda: PIL.ImageOps.posterize(img, ip(4) + 4),
-           "rotate": lambda: img.rotate(sign * ip(30)),
-           "sharpness": lambda: PIL.ImageEnhance.Sharpness(img).enhance(fp(0.9, 0.05)),
-           "shear_x": lambda: affine((1, sign * fp(0.3), 0, 0, 1, 0)),
-           "shear_y": lambda: affine((1, 0, 0, sign * fp(0.3), 1, 0)),
-           "solarize": lambda: PIL.ImageOps.solarize(img, 256 - ip(256)),
-           "translate_x": lambda: affine((1, 0, int(sign * fp(0.3) * img.size[0]), 0, 1, 0)),
-           "translate_y": lambda: affine((1, 0, 0, 0, 1, int(sign * fp(0.3) * img.size[1])))}
-    return ops[check_choice("RandAugment op", op, RA_OPS)]()
-
-class CLSARandAugment:
-    "SACC's RandAugment on PIL images (CLSA's code): `n` ops drawn with replacement, each applied with p = 0.5 at v ~ U{1..m-1}."
-    def __init__(self, n:int=5, m:int=10): self.n, self.m = n, m
-    def __call__(self, img:PIL.Image.Image) -> PIL.Image.Image:
-        for op in random.choices(RA_OPS, k=self.n):
-            v = np.random.randint(1, self.m)
-            if random.random() < 0.5: img = clsa_op(img, op, v, -1 if random.random() < 0.5 else 1)
-        return img
-
-class PILGaussianBlur:
-    "SACC's strong-view blur: PIL's GaussianBlur with a radius drawn uniformly from `sigma`."
-    def __init__(self, sigma:tuple=(0.1, 2.0)): self.sigma = sigma
-    def __call__(self, img:PIL.Image.Image) -> PIL.Image.Image:
-        return img.filter(PIL.ImageFilter.GaussianBlur(radius=random.uniform(*self.sigma)))
-
-# %% ../nbs/40_bench.ipynb #b3e1a024
-#: the views each method's official code makes, in order; a method not listed gets DEFAULT_PAPER_VIEWS
-PAPER_VIEWS = {"cc": ("weak", "weak"), "cdec": ("weak", "weak", "test"), "sacc": ("weak", "weak", "strong")}
-DEFAULT_PAPER_VIEWS = ("weak", "weak")   # CC's pipeline, for methods without official code (the SimCLR baseline, CDC-R)
-
-def _normalize(channels:int) -> Callable:
-    "ImageNet mean/std normalisation; luma-weighted statistics for one-channel images."
-    import torchvision.transforms as T   # in the functions that use it (so the annotations say Callable): importing torchvision costs seconds
-    return T.Normalize(IMAGENET_GRAY_MEAN, IMAGENET_GRAY_STD) if channels == 1 else T.Normalize(IMAGENET_MEAN, IMAGENET_STD)
-
-def paper_weak_transform(size:int, # output side
-                         s:float=0.5, # jitter strength: ColorJitter(0.8s, 0.8s, 0.8s, 0.2s)
-                         min_scale:float=0.08, # smallest crop area
-                         flip:bool=True, # random horizontal flip
-                         blur:bool=False, # the papers' cv2 blur: not reproduced, refused
-                         normalized:bool=False, # ImageNet-normalise (SACC's "all" variant only)
-                         channels:int=3, # image channels
-                        ) -> Callable:
-    "CC's weak view of one PIL image as the official code builds it with torchvision's transforms."
-    import torchvision.transforms as T
-    if blur: raise ConfigError("the papers' weak-view blur is OpenCV's cv2.GaussianBlur, which this benchmark does not reproduce; "
-                               "bench a protocol without it (blur=False, the CIFAR protocol)")
-    ops = [T.RandomResizedCrop(size, scale=(min_scale, 1.0))] + ([T.RandomHorizontalFlip()] if flip else [])
-    ops += [T.RandomApply([T.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)], p=0.8), T.RandomGrayscale(p=0.2), T.ToTensor()]
-    return T.Compose(ops + ([_normalize(channels)] if normalized else []))
-
-def paper_strong_transform(size:int, # output side
-                           min_scale:float=0.08, # smallest crop area
-                           flip:bool=True, # random horizontal flip
-                           normalized:bool=True, # ImageNet-normalise (SACC: yes)
-                           channels:int=3, # image channels
-                          ) -> Callable:
-    "SACC's strong view of one PIL image as its official code builds it."
-    import torchvision.transforms as T
-    ops = [T.RandomResizedCrop(size, scale=(min_scale, 1.0)), T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
-           T.RandomGrayscale(p=0.2), T.RandomApply([PILGaussianBlur()], p=0.5)] + ([T.RandomHorizontalFlip()] if flip else [])
-    return T.Compose(ops + [CLSARandAugment(5, 10), T.ToTensor()] + ([_normalize(channels)] if normalized else []))
-
-def paper_test_transform(size:int, # output side
-                        ) -> Callable:
-    "The official test transform: Resize((size, size)), ToTensor()."
-    import torchvision.transforms as T
-    return T.Compose([T.Resize((size, size)), T.ToTensor()])
-
-def paper_transforms(method:Method, # the method (its view arguments are used)
-                     size:int, # output side
-                     channels:int=3, # image channels
-                    ) -> tuple[tuple[str, ...], list[Callable]]:
-    "The kinds of the method's official views and one transform per view."
-    kinds = PAPER_VIEWS.get(method.name, DEFAULT_PAPER_VIEWS)
-    norm = getattr(method, "normalization", "none")   # SACC: which views are ImageNet-normalised
-    weak = lambda: paper_weak_transform(size, method.jitter_strength, method.min_scale, method.flip, method.blur, norm == "all", channels)
-    strong = lambda: paper_strong_transform(size, method.strong_min_scale, method.strong_flip, norm != "none", channels)
-    make = {"weak": weak, "strong": strong, "test": lambda: paper_test_transform(size)}
-    return kinds, [make[k]() for k in kinds]
-
-# %% ../nbs/40_bench.ipynb #b3e1a028
-class PaperViewsDataset(torch.utils.data.Dataset):
-    "The official data path: each item is a PIL image made from the uint8 array, and one tensor per view from its own transform."
-    def __init__(self, images:np.ndarray, # (N, H, W, C) uint8
-                 transforms:list): # one callable per view
-        self.images, self.transforms = images, transforms
-    def __len__(self) -> int: return len(self.images)
-    def __getitem__(self, i:int) -> tuple[Tensor, ...]:
-        a = self.images[i]
-        img = PIL.Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)
-        return tuple(t(img) for t in self.transforms)
-
-PREFETCH_FACTOR = 2   # torch's default, which the official code keeps
-LOADER_TIMEOUT_S = 300   # a worker that delivers nothing for this long raises instead of hanging the bench
-
-def paper_loader(method:Method, # the method whose official views are made
-                 cfg:RunConfig, # image size, batch size, device, seed
-                 data:ImageDataset, # the images
-                 workers:int=8, # worker processes (0: in the main process)
-                ) -> torch.utils.data.DataLoader:
-    "The papers' input pipeline: a shuffled DataLoader of PIL-augmented views with `workers` processes and drop_last."
-    _, transforms = paper_transforms(method, cfg.image_size, data.images.shape[1])
-    dataset = PaperViewsDataset(data.images.permute(0, 2, 3, 1).numpy(), transforms)
-    return torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True, num_workers=workers,
-                                       pin_memory=get_device(cfg.device).type == "cuda", persistent_workers=workers > 0,
-                                       prefetch_factor=PREFETCH_FACTOR if workers > 0 else None, timeout=LOADER_TIMEOUT_S if workers > 0 else 0,
-                                       generator=torch.Generator().manual_seed(cfg.seed))
-
+# %% ../nbs/40_bench.ipynb #3be14979
 def _forever(loader) -> Iterator:
     while True: yield from loader
-
-def measure_transform_rate(method:Method, # the method whose official views are made
-                           cfg:RunConfig, # image size
-                           data:ImageDataset, # the images
-                           window_s:float=1.0, # timed seconds
-                          ) -> float:
-    "Images per second (all views each) that the papers' PIL pipeline prepares on one CPU core, with one torch thread as in a worker."
-    _, transforms = paper_transforms(method, cfg.image_size, data.images.shape[1])
-    dataset = PaperViewsDataset(data.images.permute(0, 2, 3, 1).numpy(), transforms)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        start, n = time.perf_counter(), 0
-        while n < 4 or time.perf_counter() - start < window_s:
-            dataset[n % len(dataset)]; n += 1
-        return n / (time.perf_counter() - start)
-    finally: torch.set_num_threads(threads)
 
 def measure_paper_pipeline(cfg:RunConfig, # the measurement's configuration
                            data:ImageDataset, # the images
@@ -521,20 +375,6 @@ def _epoch_cost(records:list[dict], eval_every:int) -> float:
     evals = [r["eval_time_s"] for r in records if "eval_time_s" in r]
     return statistics.median(r["epoch_time_s"] for r in trained) + (statistics.median(evals) / max(eval_every, 1) if evals else 0.0)
 
-def evaluate_checkpoint(cfg:RunConfig, # the run's configuration
-                        out_dir:str|Path, # the run's folder, holding checkpoint.pt
-                        data:ImageDataset, # the run's dataset
-                       ) -> dict:
-    "Clustering metrics of the model in a run's checkpoint, evaluated as the engine evaluates (test view, eval mode)."
-    device = get_device(cfg.device)
-    n_clusters = cfg.n_clusters or data.n_classes
-    method = make_method(cfg.method, cfg.method_args)
-    state = load_checkpoint(Path(out_dir)/"checkpoint.pt")
-    model = method.build_model(cfg, data.images.shape[1], n_clusters).to(device)
-    model.load_state_dict(state["model"])
-    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-    return dict(epoch=state["epoch"], **evaluate(method, model, data, data.images.to(device), cfg, n_clusters, cfg.resolved_precision(device)))
-
 def train_for(cfg:RunConfig, # the run (e.g. a method's `fast` preset)
               out_dir:str|Path, # the run's folder; an earlier run there is resumed
               data:ImageDataset, # the dataset
@@ -558,14 +398,14 @@ def train_for(cfg:RunConfig, # the run (e.g. a method's `fast` preset)
         overhead = calls[0]["wall_s"] - calls[0]["epochs"] * per_epoch   # building, compiling, the epoch-0 evaluation, a checkpoint
         n = math.floor((budget - (time.perf_counter() - t0) - 2 * max(overhead, 0.0)) / per_epoch)   # room for one more call and the final evaluation
         if n < 1: break
-    final = evaluate_checkpoint(cfg, out_dir, data)
+    final = evaluate_checkpoint(Path(out_dir)/"checkpoint.pt", data=data, device=str(get_device(cfg.device)))   # the engine's evaluation
     trained = [r for r in records if r["epoch"] > 0]
     epoch_cost_s = _epoch_cost(records, eval_every)
     return dict(config=cfg.to_dict(), dataset=data.name, variant=data.variant, minutes=minutes, wall_time_s=time.perf_counter() - t0,
                 epochs=summary["epoch"], calls=calls, train_time_s=sum(r["epoch_time_s"] for r in trained),
                 images_per_s=statistics.median(r["images_per_s"] for r in trained), epoch_cost_s=epoch_cost_s,
                 eval_time_s=statistics.median([r["eval_time_s"] for r in records if "eval_time_s" in r] or [0.0]),
-                metrics={k: v for k, v in final.items() if k != "epoch"}, evaluated_epoch=final["epoch"],
+                metrics=final["metrics"], evaluated_epoch=final["epoch"],
                 curve=[dict(epoch=r["epoch"], nmi=r["nmi"], acc=r["acc"], ari=r["ari"], images=r.get("eval_images", len(data)))
                        for r in records if "nmi" in r],
                 protocol_epochs=protocol_epochs, protocol_hours=protocol_epochs * epoch_cost_s / 3600)

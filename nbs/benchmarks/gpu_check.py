@@ -9,7 +9,8 @@ Inside `--budget-minutes` (default 9; the device tool allows 10 per command and 
 1. bench (`bench.run_bench`, at most `--bench-minutes`): every contrastive method at 32 px (CIFAR stem) and 224 px (ImageNet stem, the
    papers' protocol), ResNet-34, batch 256: the ceiling, ours (the engine end to end) and the papers' PIL pipeline -> bench.json, bench.md;
 2. train (`bench.train_for`): each method's `fast` preset (ResNet-18 at 32 px; a fixed sample of 10,000 images evaluated every 5 epochs)
-   for an equal share of what the bench left, through `fit`'s stop and resume, then its last checkpoint evaluated on all 60,000 images;
+   for an equal share of what the bench left, through `fit`'s stop and resume, then its last checkpoint evaluated on all 60,000 images
+   (`engine.evaluate_checkpoint`);
 3. gpu_slice.json (everything measured: provenance, the bench's checks against their targets, each method's epochs, speed, final metrics
    and curve), gpu_slice.png (NMI over epochs and training speed, per method) and runs.tar.gz (each run's metrics.jsonl, history.json,
    provenance.json, checkpoint.json and train.json; no weights).
