@@ -12,10 +12,11 @@ from typing import Callable, Iterator
 import torch
 from torch import nn, Tensor
 
-from .core import RunConfig, ConfigError, PRECISIONS, check_choice, get_device, provenance, set_seed, write_json, atomic_write
+from .core import RunConfig, ConfigError, PRECISIONS, check_choice, get_device, provenance, write_json, atomic_write
 from .data import ImageDataset, load as load_dataset
 from .models import BACKBONES, check_input_size
-from .engine import Method, METHODS, MetricsLog, list_methods, make_method, fit, evaluate_checkpoint, _channels_last
+from .engine import Method, METHODS, MetricsLog, build_training, list_methods, make_method, fit, evaluate_checkpoint
+from .models import to_channels_last
 from .paper_views import PAPER_VIEWS, DEFAULT_PAPER_VIEWS, PREFETCH_FACTOR, paper_loader, measure_transform_rate
 
 # %% auto #0
@@ -137,7 +138,7 @@ class Trainer:
 
     def step(self, views:tuple[Tensor, ...]) -> Tensor:
         "One optimisation step on `views`, as the engine's loop runs it; returns the loss without reading it on the host."
-        views = tuple(_channels_last(v, self.cfg) for v in views)   # the engine's layout of the views
+        views = tuple(to_channels_last(v, self.cfg.channels_last) for v in views)   # the engine's layout of the views
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
             loss = self.method.loss(self.step_model, views, self.cfg)["loss"]
         self.optimizer.zero_grad(set_to_none=True)
@@ -152,12 +153,9 @@ def make_trainer(cfg:RunConfig, # the run
     "Build the method, its model and its optimiser on the configured device, in training mode."
     method = make_method(cfg.method, cfg.method_args)
     device = get_device(cfg.device)
-    set_seed(cfg.seed, cfg.deterministic)   # also sets cuDNN autotuning as fit does
-    model = method.build_model(cfg, in_channels, n_clusters).to(device)
-    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
+    model, optimizer = build_training(cfg, method, in_channels, n_clusters, device)   # as fit builds them
     model.train()
-    return Trainer(method, cfg, model, torch.compile(model) if cfg.compile else model, method.make_optimizer(model, cfg), device,
-                   cfg.resolved_precision(device))
+    return Trainer(method, cfg, model, torch.compile(model) if cfg.compile else model, optimizer, device, cfg.resolved_precision(device))
 
 def synchronize(device:torch.device) -> None:
     "Wait for the device's queued work (a no-op on the CPU)."

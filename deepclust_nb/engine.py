@@ -20,7 +20,7 @@ from .core import (RunConfig, ConfigError, atomic_write, check_choice, file_hash
 from .data import ImageDataset, load as load_dataset
 from .augment import test_view
 from .metrics import cluster_metrics, kmeans
-from .models import BACKBONES, check_input_size
+from .models import BACKBONES, check_input_size, to_channels_last
 from .distributed import (process_group, world_size, rank, is_main, job_info, rank_slice, seed_rank, on_main,
                                       all_gather_object, data_parallel, sync_batchnorm)
 from .checkpoint import (CheckpointError, rng_state, set_rng_state, save_checkpoint, recover_checkpoint, remove_checkpoint,
@@ -30,7 +30,8 @@ from .probe import PROBE_FILE, Probe
 # %% auto #0
 __all__ = ['METHODS', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method', 'run_identity',
            'embed_dataset', 'predict', 'evaluate', 'save_predictions', 'MetricsLog', 'NonFiniteLossError',
-           'config_changes', 'training_eval_set', 'resume_or_start', 'progress_bar', 'fit', 'evaluate_checkpoint']
+           'config_changes', 'training_eval_set', 'resume_or_start', 'progress_bar', 'build_training', 'fit',
+           'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -136,7 +137,7 @@ def embed_dataset(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, 
     device = images.device
     for chunk in images.split(cfg.eval_batch_size):
         x = method.eval_view(chunk, cfg)
-        if cfg.channels_last and x.ndim == 4: x = x.contiguous(memory_format=torch.channels_last)
+        x = to_channels_last(x, cfg.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             for k, v in method.embed(model, x).items():
                 if keys is None or k in keys: outs.setdefault(k, []).append(v.float())
@@ -304,7 +305,7 @@ class _Run:
     @property
     def ckpt_path(self) -> Path: return self.out_dir/"checkpoint.pt"
 
-def _build_model(cfg:RunConfig, method:Method, in_channels:int, n_clusters:int, device:torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
+def build_training(cfg:RunConfig, method:Method, in_channels:int, n_clusters:int, device:torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
     "The model (SyncBatchNorm and channels_last as configured) and its optimizer, from the run's seed: the same initial weights on every rank."
     set_seed(cfg.seed, cfg.deterministic)
     model = method.build_model(cfg, in_channels, n_clusters).to(device)
@@ -330,7 +331,7 @@ def _train_pass(run:_Run, step_model:nn.Module, bar, pass_images:Tensor, loss_fn
     first_bad = torch.full((), -1, dtype=torch.long, device=run.device)
     for i in range(n):
         batch = pass_images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size][shard]]
-        views = tuple(v.contiguous(memory_format=torch.channels_last) if cfg.channels_last and v.ndim == 4 else v for v in run.method.views(batch, cfg))
+        views = tuple(to_channels_last(v, cfg.channels_last) for v in run.method.views(batch, cfg))
         with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
             parts = loss_fn(step_model, views, cfg)   # the loss of the global batch, the same on every rank
         loss = parts["loss"]
@@ -408,7 +409,7 @@ def fit(cfg:RunConfig, # the run
     with process_group(cfg.device) as device:  # one process: nothing to join; under torchrun: this rank's GPU (or CPU) in the job
         main, in_channels = is_main(), data.images.shape[1]
         identity = run_identity(cfg, in_channels, n_clusters)
-        model, optimizer = _build_model(cfg, method, in_channels, n_clusters, device)
+        model, optimizer = build_training(cfg, method, in_channels, n_clusters, device)
         run = _Run(cfg, method, data, pre_data, out_dir, device, cfg.resolved_precision(device), n_clusters, model, optimizer,
                    torch.Generator().manual_seed(cfg.seed), data.images.to(device))
         log = MetricsLog(out_dir) if main else None

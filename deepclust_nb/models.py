@@ -19,8 +19,8 @@ from .core import ConfigError, check_choice
 # %% auto #0
 __all__ = ['STEMS', 'IN_CHANNELS', 'BACKBONES', 'MIN_HEAD_WIDTH', 'JULE_FILTERS', 'TRAIN_BLOCK_MEMORY', 'JULE_ARCHS',
            'BackboneSpec', 'register_backbone', 'resnet_backbone_class', 'resnet18', 'resnet34', 'resnet50',
-           'TinyConvNet', 'tiny', 'make_backbone', 'check_input_size', 'InstanceHead', 'ClusterHead', 'head_width',
-           'chunked_conv_bn_relu', 'JuleCNN', 'jule_cnn']
+           'TinyConvNet', 'tiny', 'make_backbone', 'check_input_size', 'to_channels_last', 'InstanceHead',
+           'ClusterHead', 'head_width', 'chunked_conv_bn_relu', 'JuleCNN', 'jule_cnn']
 
 # %% ../nbs/04_models.ipynb #1f77a40f
 STEMS = ("cifar", "imagenet")
@@ -156,6 +156,13 @@ def check_input_size(backbone:str, # a registered backbone name
                           f"not fill one {stride}x{stride} cell of the last feature map (the late stages would see mostly padding). Use image_size >= {stride}"
                           + (f"; {', '.join(works)}" if works else ""))
     return math.ceil(image_size / stride)
+
+# %% ../nbs/04_models.ipynb #9c1d7e50
+def to_channels_last(x:Tensor, # a batch: images (4-D) or anything else
+                     enabled:bool=True, # the run's `channels_last`
+                    ) -> Tensor:
+    "`x` in the channels_last memory format when `enabled` and 4-D (the faster layout for convolutions), else `x` itself."
+    return x.contiguous(memory_format=torch.channels_last) if enabled and x.ndim == 4 else x
 
 # %% ../nbs/04_models.ipynb #56374876
 class InstanceHead(nn.Module):

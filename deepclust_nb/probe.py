@@ -13,6 +13,7 @@ from torch import nn, Tensor
 
 from .core import RunConfig, atomic_write
 from .metrics import kmeans
+from .models import to_channels_last
 from .checkpoint import rng_state, set_rng_state
 
 # %% auto #0
@@ -42,9 +43,6 @@ def pair_cosine(a:Tensor, # (n, d) one row per item in view a
     values = torch.stack([pos.mean(), pos.std(unbiased=False), neg.mean(), neg.std(unbiased=False)]).tolist()   # one host sync
     return dict(zip((f"{prefix}_pos_mean", f"{prefix}_pos_std", f"{prefix}_neg_mean", f"{prefix}_neg_std"), values))
 
-def _channels_last(x:Tensor, cfg:RunConfig) -> Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if cfg.channels_last and x.ndim == 4 else x
-
 class Probe:
     "A fixed batch of training images with two augmented views drawn once: logs pair similarities (CC's Fig. 3) and saves feature snapshots (Fig. 4)."
     def __init__(self, method:Method, # the run's method
@@ -63,9 +61,9 @@ class Probe:
         saved = rng_state()   # the views come from a stream of their own: training's random streams stay exactly where they were
         try:
             torch.manual_seed(PROBE_SEED)
-            self.views = tuple(_channels_last(v, cfg) for v in method.views(batch, cfg)[:2])
+            self.views = tuple(to_channels_last(v, cfg.channels_last) for v in method.views(batch, cfg)[:2])
         finally: set_rng_state(saved)
-        self.clean = _channels_last(method.eval_view(batch, cfg), cfg)
+        self.clean = to_channels_last(method.eval_view(batch, cfg), cfg.channels_last)
         self.snapshot_epochs, self.k = set(probe_snapshot_epochs(cfg)), min(n_clusters, n)
         self.snapshots: dict[int, tuple] = self._load(start_epoch) if start_epoch else {}
         if not start_epoch: self.path.unlink(missing_ok=True)   # a fresh run's snapshots start over
