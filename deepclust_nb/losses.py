@@ -5,12 +5,18 @@
 # %% ../nbs/05_losses.ipynb #5780fd1f
 from __future__ import annotations
 import math
+from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .core import ConfigError, check_choice
+
 # %% auto #0
-__all__ = ['nt_xent', 'cluster_contrast', 'marginal_entropy_gap', 'cluster_loss']
+__all__ = ['EPS', 'OBJECTIVES', 'nt_xent', 'cluster_contrast', 'marginal_entropy_gap', 'cluster_loss', 'sinkhorn',
+           'joint_contrast', 'soft_cross_entropy', 'swapped_prediction', 'student_t_assign', 'dec_target', 'batch_kl',
+           'dec_cluster_loss', 'anchor_loss', 'cdec_total', 'sacc_instance_loss', 'sacc_loss', 'sacc_stl10_loss',
+           'triplet_indices', 'weighted_triplet_loss', 'batch_triplet_loss', 'weighted_triplet_loss_reference']
 
 # %% ../nbs/05_losses.ipynb #7447213d
 def nt_xent(z_a:Tensor, # (N, d) embeddings of view a (need not be normalised)
@@ -52,3 +58,232 @@ def cluster_loss(p_a:Tensor, # (N, K) soft assignments of view a
                 ) -> Tensor:
     "CC's cluster-level loss, code form: column NT-Xent plus log K - H(P) for each view."
     return cluster_contrast(p_a, p_b, temperature) + entropy_weight * (marginal_entropy_gap(p_a) + marginal_entropy_gap(p_b))
+
+# %% ../nbs/05_losses.ipynb #e77939d3
+def sinkhorn(logits:Tensor, # (B, K) scores of B samples for K clusters
+             eps:float=0.05, # entropic regularisation epsilon: smaller is sharper
+             n_iters:int=3, # Sinkhorn iterations (SwAV: 3)
+             grad:bool=False, # differentiate through the iterations (default: stop-gradient, as SwAV)
+            ) -> Tensor:
+    "Balanced soft assignment q (B, K) by log-domain Sinkhorn-Knopp: rows sum to 1, columns approach B/K."
+    if logits.ndim != 2: raise ValueError(f"logits must be (B, K), got shape {tuple(logits.shape)}")
+    if not eps > 0: raise ConfigError(f"sinkhorn eps must be > 0, got {eps!r}")
+    if isinstance(n_iters, bool) or not isinstance(n_iters, int) or n_iters < 1:
+        raise ConfigError(f"sinkhorn n_iters must be an integer >= 1, got {n_iters!r}")
+    b, k = logits.shape
+    with torch.set_grad_enabled(grad and torch.is_grad_enabled()), torch.autocast(logits.device.type, enabled=False):
+        log_q = logits.float() / eps
+        log_q = log_q - log_q.logsumexp(dim=(0, 1))  # Q / sum(Q)
+        for _ in range(n_iters):
+            log_q = log_q - log_q.logsumexp(dim=0, keepdim=True) - math.log(k)  # every cluster gets mass 1/K
+            log_q = log_q - log_q.logsumexp(dim=1, keepdim=True) - math.log(b)  # every sample gives mass 1/B
+        return (log_q + math.log(b)).exp()
+
+# %% ../nbs/05_losses.ipynb #f897b048
+def joint_contrast(c_a:Tensor|None, # (B, K) categorical parts of view a (rows on the simplex), or None to leave the categorical part out
+                   c_b:Tensor|None, # (B, K) categorical parts of view b
+                   e_a:Tensor|None, # (B, d) instance parts of view a (normalised here), or None to leave the instance part out
+                   e_b:Tensor|None, # (B, d) instance parts of view b
+                   temperature:float=0.5, # tau of the instance similarity
+                   delta:float=1e-8, # added to c_i.c_j inside the log (log form)
+                   combine:str="log", # "log": log(c_i.c_j + delta) + e_i.e_j/tau; "additive": alpha c_i.c_j + e_i.e_j/tau
+                   alpha:float=2.0, # weight of c_i.c_j in the additive form
+                   reduction:str="mean", # "mean" over the 2B anchors, or "none": the (2B,) per-anchor losses
+                  ) -> Tensor:
+    "CDC-R's contrastive loss over the 2B stacked views, scoring pairs by both the categorical and the instance part."
+    check_choice("combine", combine, ("log", "additive")); check_choice("reduction", reduction, ("mean", "none"))
+    if c_a is None and e_a is None: raise ValueError("joint_contrast needs the categorical part, the instance part or both; got neither")
+    pairs = [(n, a, b) for n, a, b in [("c", c_a, c_b), ("e", e_a, e_b)] if a is not None]
+    for name, a, b in pairs:
+        if b is None or a.shape != b.shape or a.ndim != 2:
+            raise ValueError(f"{name}_a and {name}_b must both be (B, ·); got {tuple(a.shape)} and {None if b is None else tuple(b.shape)}")
+    if len(pairs) == 2 and c_a.shape[0] != e_a.shape[0]:
+        raise ValueError(f"the categorical and instance parts must cover the same B images; got {c_a.shape[0]} and {e_a.shape[0]}")
+    if not delta >= 0: raise ConfigError(f"delta must be >= 0, got {delta!r}")
+    first = pairs[0][1]; n = first.shape[0]; device = first.device
+    with torch.autocast(device.type, enabled=False):
+        scores = torch.zeros(2 * n, 2 * n, device=device)
+        if e_a is not None:
+            e = F.normalize(torch.cat([e_a, e_b]).float(), dim=1)
+            scores = scores + e @ e.T / temperature
+        if c_a is not None:
+            c = torch.cat([c_a, c_b]).float()
+            same = c @ c.T  # probability that i and j fall in the same cluster
+            scores = scores + (torch.log(same + delta) if combine == "log" else alpha * same)
+        scores = scores.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=device), float("-inf"))
+        targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(device)
+        return F.cross_entropy(scores, targets, reduction=reduction)
+
+# %% ../nbs/05_losses.ipynb #4f5ffc78
+def soft_cross_entropy(targets:Tensor, # (B, K) target distributions (rows sum to 1), not differentiated
+                       logits:Tensor, # (B, K) logits of the predicted distributions
+                      ) -> Tensor:
+    "Mean over rows of -sum_k targets_k log softmax(logits)_k."
+    if targets.shape != logits.shape or logits.ndim != 2:
+        raise ValueError(f"targets and logits must both be (B, K); got {tuple(targets.shape)} and {tuple(logits.shape)}")
+    with torch.autocast(logits.device.type, enabled=False):
+        return -(targets.detach().float() * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
+
+def swapped_prediction(logits_a:Tensor, # (B, K) logits of view a, already divided by tau_c
+                       logits_b:Tensor, # (B, K) logits of view b
+                       q_a:Tensor, # (B, K) balanced targets of view a (Sinkhorn)
+                       q_b:Tensor, # (B, K) balanced targets of view b
+                      ) -> Tensor:
+    "L_eq: each view's categorical part predicts the other view's balanced assignment, averaged over both directions."
+    return 0.5 * (soft_cross_entropy(q_a, logits_b) + soft_cross_entropy(q_b, logits_a))
+
+# %% ../nbs/05_losses.ipynb #5fb50ea0
+def student_t_assign(h:Tensor, # (B, D) embeddings
+                     centres:Tensor, # (K, D) cluster centres
+                     alpha:float=1.0, # degrees of freedom of the Student-t kernel (DEC, CDEC: 1)
+                    ) -> Tensor:
+    "DEC's soft assignment (B, K): a Student-t kernel of the distance to every centre, normalised over the centres."
+    if h.ndim != 2 or centres.ndim != 2 or h.shape[1] != centres.shape[1]:
+        raise ValueError(f"h must be (B, D) and centres (K, D) with the same D; got {tuple(h.shape)} and {tuple(centres.shape)}")
+    if not alpha > 0: raise ValueError(f"alpha must be > 0, got {alpha!r}")
+    d2 = ((h.float()[:, None, :] - centres.float()[None]) ** 2).sum(-1)   # exact differences: no cancellation for nearby points
+    return torch.softmax(-(alpha + 1) / 2 * torch.log1p(d2 / alpha), dim=1)
+
+# %% ../nbs/05_losses.ipynb #1125973e
+def dec_target(q:Tensor, # (B, K) soft assignments of one mini-batch
+              ) -> Tensor:
+    "DEC's target distribution of a mini-batch: squared assignments divided by the batch cluster frequencies, renormalised; detached."
+    q = q.detach().float()
+    weight = q ** 2 / (q.sum(0) + 1e-9)   # 1e-9 as in CDEC's code: an empty cluster in a batch divides by ~0 but does not fail
+    return weight / weight.sum(1, keepdim=True)
+
+# %% ../nbs/05_losses.ipynb #d6e4a93c
+EPS = 1e-8   # CDEC's epsilon inside the logarithms (the anchor loss's `eps`, undefined in the code's module; train.py's value)
+
+def batch_kl(p:Tensor, # (B, K) target distributions (rows sum to 1)
+             q:Tensor, # (B, K) predicted distributions (rows sum to 1)
+             eps:float=EPS, # added inside both logarithms
+            ) -> Tensor:
+    "KL(p || q) of each row, summed over the K clusters and averaged over the B rows."
+    if p.shape != q.shape or p.ndim != 2: raise ValueError(f"p and q must both be (B, K); got {tuple(p.shape)} and {tuple(q.shape)}")
+    p, q = p.float(), q.float()
+    return (p * (torch.log(p + eps) - torch.log(q + eps))).sum(1).mean()
+
+# %% ../nbs/05_losses.ipynb #8e6637e5
+def dec_cluster_loss(q:Tensor, # (B, K) Student-t assignments of the anchor view
+                     eps:float=EPS, # inside the logarithms
+                    ) -> Tensor:
+    "DEC's self-training loss: the batch-mean KL divergence from the detached target distribution to `q`."
+    return batch_kl(dec_target(q), q, eps)
+
+# %% ../nbs/05_losses.ipynb #e85ea77a
+def anchor_loss(q_anchor:Tensor, # (B, K) assignments of the un-augmented anchor view (the target; detached here)
+                q_views:Sequence[Tensor], # (B, K) assignments of each augmented view
+                eps:float=EPS, # inside the logarithms
+               ) -> Tensor:
+    "Sum over the augmented views of the batch-mean KL divergence from the detached anchor assignment to the view's."
+    if len(q_views) == 0: raise ValueError("anchor_loss needs at least one augmented view")
+    target = q_anchor.detach()
+    return sum(batch_kl(target, q_v, eps) for q_v in q_views)
+
+# %% ../nbs/05_losses.ipynb #0ec7c475
+def cdec_total(instance:Tensor, # L_ins: NT-Xent of the two augmented views' instance embeddings
+               cluster:Tensor, # L_clu: DEC's clustering loss on the anchor view
+               anchor:Tensor, # L_anc: anchor loss of the augmented views
+               alpha_ins:float=1.0, # weight of the instance loss
+               beta:float=1.0, # weight of the clustering loss
+               gamma:float=1.0, # weight of the anchor loss
+              ) -> Tensor:
+    "CDEC's objective: alpha_ins * L_ins + beta * L_clu + gamma * L_anc."
+    return alpha_ins * instance + beta * cluster + gamma * anchor
+
+# %% ../nbs/05_losses.ipynb #87799705
+OBJECTIVES = ("standard", "stl10")   # SACC's loss in train.py (every dataset but STL-10) and in train_STL10.py
+
+def sacc_instance_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
+                       z_b:Tensor, # (N, d) instance embeddings of weak view b
+                       z_s:Tensor, # (N, d) instance embeddings of the strong view s
+                       tau_i:float=0.5, # tau_I of the instance NT-Xent
+                       objective:str="standard", # "standard": pairs (a,b), (b,s); "stl10": pairs (a,b), (a,s)
+                      ) -> Tensor:
+    "SACC's instance level: NT-Xent on (a,b) and (b,s) (train.py), or on (a,b) and (a,s) (train_STL10.py, its unlabelled pass included)."
+    partner_of_s = z_b if check_choice("objective", objective, OBJECTIVES) == "standard" else z_a
+    return nt_xent(z_a, z_b, tau_i) + nt_xent(partner_of_s, z_s, tau_i)
+
+# %% ../nbs/05_losses.ipynb #20df563a
+def sacc_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
+              z_b:Tensor, # (N, d) instance embeddings of weak view b
+              z_s:Tensor, # (N, d) instance embeddings of the strong view s
+              p_a:Tensor, # (N, K) cluster probabilities of weak view a
+              p_b:Tensor, # (N, K) cluster probabilities of weak view b
+              p_s:Tensor, # (N, K) cluster probabilities of the strong view s
+              tau_i:float=0.5, # tau_I of the instance NT-Xent
+              tau_c:float=1.0, # tau_C of the cluster-column NT-Xent
+              sigma:float=1.0, # weight of the cluster level (SACC: 1; 0.5 for CIFAR-100)
+              entropy_weight:float=1.0, # weight of log K - H(P) per view inside each cluster pair (CC: 1)
+             ) -> dict[str, Tensor]:
+    "SACC's loss: instance contrast on the (a,b) and (b,s) pairs plus sigma times cluster contrast on the (a,b), (a,s) and (b,s) pairs."
+    instance = sacc_instance_loss(z_a, z_b, z_s, tau_i)   # (a,b) + (b,s)
+    cluster = sum(cluster_loss(p, q, tau_c, entropy_weight) for p, q in ((p_a, p_b), (p_a, p_s), (p_b, p_s)))
+    return {"loss": instance + sigma * cluster, "instance": instance, "cluster": cluster}
+
+# %% ../nbs/05_losses.ipynb #f993bd86
+def sacc_stl10_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
+                    z_b:Tensor, # (N, d) instance embeddings of weak view b
+                    z_s:Tensor, # (N, d) instance embeddings of the strong view s
+                    p_a:Tensor, # (N, K) cluster probabilities of weak view a
+                    p_b:Tensor, # (N, K) cluster probabilities of weak view b
+                    p_s:Tensor, # (N, K) cluster probabilities of the strong view s
+                    tau_i:float=0.5, # tau_I of the instance NT-Xent
+                    tau_c:float=1.0, # tau_C of the cluster-column NT-Xent
+                    entropy_weight:float=1.0, # weight of log K - H(P) per view inside each cluster pair (CC: 1)
+                   ) -> dict[str, Tensor]:
+    "SACC's STL-10 loss (train_STL10.py): instance and cluster contrast on the pairs (a,b) and (a,s), both levels weighted 1 (no sigma)."
+    instance = sacc_instance_loss(z_a, z_b, z_s, tau_i, "stl10")
+    cluster = cluster_loss(p_a, p_b, tau_c, entropy_weight) + cluster_loss(p_a, p_s, tau_c, entropy_weight)
+    return {"loss": instance + cluster, "instance": instance, "cluster": cluster}
+
+# %% ../nbs/05_losses.ipynb #5f090d45
+def triplet_indices(labels:Tensor, # (B,) cluster labels of the batch
+                    n_negatives:int=20, # distinct negatives per positive pair (fewer if the batch has fewer)
+                    generator:torch.Generator|None=None, # for the negative draws (on labels' device)
+                    cap_by_clusters:bool=False, # JULE.torch: at most (clusters in the batch - 1) negatives per pair
+                   ) -> tuple[Tensor, Tensor, Tensor]:
+    "Anchor, positive and negative batch positions: all same-label pairs (anchor first in the batch), each with up to n_negatives other-label samples."
+    same = labels[:, None] == labels[None, :]
+    anchor, positive = torch.triu(same, diagonal=1).nonzero(as_tuple=True)
+    if cap_by_clusters: n_negatives = min(n_negatives, len(torch.unique(labels)) - 1)
+    if len(anchor) == 0 or n_negatives < 1:
+        empty = labels.new_zeros(0, dtype=torch.long); return empty, empty, empty
+    keys = torch.rand(len(anchor), len(labels), generator=generator, device=labels.device)
+    keys = keys.masked_fill(same[anchor], -1.0)  # only other-label samples are eligible
+    vals, neg = keys.topk(min(n_negatives, len(labels)), dim=1)  # the largest random keys: a uniform draw without replacement
+    valid = vals >= 0
+    rep = lambda t: t[:, None].expand_as(neg)[valid]
+    return rep(anchor), rep(positive), neg[valid]
+
+def weighted_triplet_loss(anchor:Tensor, # (T, D) anchor embeddings
+                          positive:Tensor, # (T, D) positives
+                          negative:Tensor, # (T, D) negatives
+                          gamma:float=2.0, # weight of the positive distance
+                          margin:float=0.2, # hinge margin m
+                         ) -> Tensor:
+    "JULE's weighted triplet loss (code form): mean of max(0, gamma |a-p|^2 - |a-n|^2 + m)."
+    if len(anchor) == 0: raise ValueError("weighted_triplet_loss needs at least one triplet")
+    d_pos = (anchor - positive).square().sum(1)
+    d_neg = (anchor - negative).square().sum(1)
+    return F.relu(gamma * d_pos - d_neg + margin).mean()
+
+def batch_triplet_loss(emb:Tensor, # (B, D) embeddings of the batch
+                       anchor:Tensor, positive:Tensor, negative:Tensor, # (T,) batch positions from `triplet_indices`
+                       gamma:float=2.0, margin:float=0.2,
+                       anchor_only:bool=False, # gradients through the anchor role only (JULE.torch's criterion at gamma = 1)
+                      ) -> Tensor:
+    "`weighted_triplet_loss` from the batch's (B, B) squared-distance matrix: gathers T scalars instead of three (T, D) tensors."
+    if len(anchor) == 0: raise ValueError("batch_triplet_loss needs at least one triplet")
+    other = emb.detach() if anchor_only else emb
+    d = (emb.square().sum(1)[:, None] + other.square().sum(1)[None, :] - 2 * emb @ other.T).clamp(min=0)
+    return F.relu(gamma * d[anchor, positive] - d[anchor, negative] + margin).mean()
+
+def weighted_triplet_loss_reference(f:Tensor, triplets:list[tuple[int, int, int]], gamma:float=2.0, margin:float=0.2) -> float:
+    "Slow reference: one triplet at a time."
+    total = 0.0
+    for a, p, n in triplets:
+        total += max(0.0, gamma * float(((f[a] - f[p]) ** 2).sum()) - float(((f[a] - f[n]) ** 2).sum()) + margin)
+    return total / len(triplets)
+

@@ -4,7 +4,6 @@
 
 # %% ../../nbs/14_cdc.ipynb #677be30d
 from __future__ import annotations
-import math
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -13,34 +12,14 @@ from torch import nn, Tensor
 
 from ..core import RunConfig, ConfigError, check_choice
 from ..augment import weak_view
-from ..losses import marginal_entropy_gap
+from ..losses import marginal_entropy_gap, sinkhorn, joint_contrast, soft_cross_entropy, swapped_prediction
 from ..models import make_backbone, head_width
 from ..engine import Method, register_method, load_checkpoint, CheckpointError
 from ..distributed import global_batch
 from .cc import PAPER, DIGITS, FAST
 
 # %% auto #0
-__all__ = ['sinkhorn', 'CDCNet', 'joint_contrast', 'soft_cross_entropy', 'swapped_prediction', 'load_backbone_weights', 'CDC']
-
-# %% ../../nbs/14_cdc.ipynb #e77939d3
-def sinkhorn(logits:Tensor, # (B, K) scores of B samples for K clusters
-             eps:float=0.05, # entropic regularisation epsilon: smaller is sharper
-             n_iters:int=3, # Sinkhorn iterations (SwAV: 3)
-             grad:bool=False, # differentiate through the iterations (default: stop-gradient, as SwAV)
-            ) -> Tensor:
-    "Balanced soft assignment q (B, K) by log-domain Sinkhorn-Knopp: rows sum to 1, columns approach B/K."
-    if logits.ndim != 2: raise ValueError(f"logits must be (B, K), got shape {tuple(logits.shape)}")
-    if not eps > 0: raise ConfigError(f"sinkhorn eps must be > 0, got {eps!r}")
-    if isinstance(n_iters, bool) or not isinstance(n_iters, int) or n_iters < 1:
-        raise ConfigError(f"sinkhorn n_iters must be an integer >= 1, got {n_iters!r}")
-    b, k = logits.shape
-    with torch.set_grad_enabled(grad and torch.is_grad_enabled()), torch.autocast(logits.device.type, enabled=False):
-        log_q = logits.float() / eps
-        log_q = log_q - log_q.logsumexp(dim=(0, 1))  # Q / sum(Q)
-        for _ in range(n_iters):
-            log_q = log_q - log_q.logsumexp(dim=0, keepdim=True) - math.log(k)  # every cluster gets mass 1/K
-            log_q = log_q - log_q.logsumexp(dim=1, keepdim=True) - math.log(b)  # every sample gives mass 1/B
-        return (log_q + math.log(b)).exp()
+__all__ = ['CDCNet', 'load_backbone_weights', 'CDC']
 
 # %% ../../nbs/14_cdc.ipynb #24baa69b
 class CDCNet(nn.Module):
@@ -77,59 +56,6 @@ class CDCNet(nn.Module):
     def forward(self, x:Tensor) -> tuple[Tensor, Tensor]:
         "Instance embedding `e` (B, d) and categorical logits (B, K) of images `x`."
         return self.heads(self.backbone(x))
-
-# %% ../../nbs/14_cdc.ipynb #f897b048
-def joint_contrast(c_a:Tensor|None, # (B, K) categorical parts of view a (rows on the simplex), or None to leave the categorical part out
-                   c_b:Tensor|None, # (B, K) categorical parts of view b
-                   e_a:Tensor|None, # (B, d) instance parts of view a (normalised here), or None to leave the instance part out
-                   e_b:Tensor|None, # (B, d) instance parts of view b
-                   temperature:float=0.5, # tau of the instance similarity
-                   delta:float=1e-8, # added to c_i.c_j inside the log (log form)
-                   combine:str="log", # "log": log(c_i.c_j + delta) + e_i.e_j/tau; "additive": alpha c_i.c_j + e_i.e_j/tau
-                   alpha:float=2.0, # weight of c_i.c_j in the additive form
-                   reduction:str="mean", # "mean" over the 2B anchors, or "none": the (2B,) per-anchor losses
-                  ) -> Tensor:
-    "CDC-R's contrastive loss over the 2B stacked views, scoring pairs by both the categorical and the instance part."
-    check_choice("combine", combine, ("log", "additive")); check_choice("reduction", reduction, ("mean", "none"))
-    if c_a is None and e_a is None: raise ValueError("joint_contrast needs the categorical part, the instance part or both; got neither")
-    pairs = [(n, a, b) for n, a, b in [("c", c_a, c_b), ("e", e_a, e_b)] if a is not None]
-    for name, a, b in pairs:
-        if b is None or a.shape != b.shape or a.ndim != 2:
-            raise ValueError(f"{name}_a and {name}_b must both be (B, ·); got {tuple(a.shape)} and {None if b is None else tuple(b.shape)}")
-    if len(pairs) == 2 and c_a.shape[0] != e_a.shape[0]:
-        raise ValueError(f"the categorical and instance parts must cover the same B images; got {c_a.shape[0]} and {e_a.shape[0]}")
-    if not delta >= 0: raise ConfigError(f"delta must be >= 0, got {delta!r}")
-    first = pairs[0][1]; n = first.shape[0]; device = first.device
-    with torch.autocast(device.type, enabled=False):
-        scores = torch.zeros(2 * n, 2 * n, device=device)
-        if e_a is not None:
-            e = F.normalize(torch.cat([e_a, e_b]).float(), dim=1)
-            scores = scores + e @ e.T / temperature
-        if c_a is not None:
-            c = torch.cat([c_a, c_b]).float()
-            same = c @ c.T  # probability that i and j fall in the same cluster
-            scores = scores + (torch.log(same + delta) if combine == "log" else alpha * same)
-        scores = scores.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=device), float("-inf"))
-        targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(device)
-        return F.cross_entropy(scores, targets, reduction=reduction)
-
-# %% ../../nbs/14_cdc.ipynb #4f5ffc78
-def soft_cross_entropy(targets:Tensor, # (B, K) target distributions (rows sum to 1), not differentiated
-                       logits:Tensor, # (B, K) logits of the predicted distributions
-                      ) -> Tensor:
-    "Mean over rows of -sum_k targets_k log softmax(logits)_k."
-    if targets.shape != logits.shape or logits.ndim != 2:
-        raise ValueError(f"targets and logits must both be (B, K); got {tuple(targets.shape)} and {tuple(logits.shape)}")
-    with torch.autocast(logits.device.type, enabled=False):
-        return -(targets.detach().float() * F.log_softmax(logits.float(), dim=1)).sum(1).mean()
-
-def swapped_prediction(logits_a:Tensor, # (B, K) logits of view a, already divided by tau_c
-                       logits_b:Tensor, # (B, K) logits of view b
-                       q_a:Tensor, # (B, K) balanced targets of view a (Sinkhorn)
-                       q_b:Tensor, # (B, K) balanced targets of view b
-                      ) -> Tensor:
-    "L_eq: each view's categorical part predicts the other view's balanced assignment, averaged over both directions."
-    return 0.5 * (soft_cross_entropy(q_a, logits_b) + soft_cross_entropy(q_b, logits_a))
 
 # %% ../../nbs/14_cdc.ipynb #3e01d5ad
 def _strip(key:str) -> str:

@@ -5,12 +5,12 @@
 # %% ../../nbs/12_cdec.ipynb #f76bac38
 from __future__ import annotations
 from dataclasses import dataclass
-from typing import ClassVar, Iterable, Sequence
+from typing import ClassVar, Iterable
 import torch
 from torch import nn, Tensor
 
 from ..core import RunConfig, ConfigError, check_choice
-from ..losses import nt_xent
+from ..losses import nt_xent, student_t_assign, dec_cluster_loss, anchor_loss, cdec_total
 from ..metrics import kmeans
 from ..models import make_backbone, head_width, InstanceHead
 from ..engine import register_method
@@ -18,68 +18,7 @@ from ..distributed import global_batch, broadcast_, unwrap
 from .cc import CC, PAPER, DIGITS, FAST
 
 # %% auto #0
-__all__ = ['EPS', 'BN_MODES', 'PAPER_CDEC', 'INIT_MODES', 'student_t_assign', 'dec_target', 'batch_kl', 'dec_cluster_loss',
-           'anchor_loss', 'cdec_total', 'CDECNet', 'backbone_features', 'set_centres', 'init_centres', 'CDEC']
-
-# %% ../../nbs/12_cdec.ipynb #5fb50ea0
-def student_t_assign(h:Tensor, # (B, D) embeddings
-                     centres:Tensor, # (K, D) cluster centres
-                     alpha:float=1.0, # degrees of freedom of the Student-t kernel (DEC, CDEC: 1)
-                    ) -> Tensor:
-    "DEC's soft assignment (B, K): a Student-t kernel of the distance to every centre, normalised over the centres."
-    if h.ndim != 2 or centres.ndim != 2 or h.shape[1] != centres.shape[1]:
-        raise ValueError(f"h must be (B, D) and centres (K, D) with the same D; got {tuple(h.shape)} and {tuple(centres.shape)}")
-    if not alpha > 0: raise ValueError(f"alpha must be > 0, got {alpha!r}")
-    d2 = ((h.float()[:, None, :] - centres.float()[None]) ** 2).sum(-1)   # exact differences: no cancellation for nearby points
-    return torch.softmax(-(alpha + 1) / 2 * torch.log1p(d2 / alpha), dim=1)
-
-# %% ../../nbs/12_cdec.ipynb #1125973e
-def dec_target(q:Tensor, # (B, K) soft assignments of one mini-batch
-              ) -> Tensor:
-    "DEC's target distribution of a mini-batch: squared assignments divided by the batch cluster frequencies, renormalised; detached."
-    q = q.detach().float()
-    weight = q ** 2 / (q.sum(0) + 1e-9)   # 1e-9 as in CDEC's code: an empty cluster in a batch divides by ~0 but does not fail
-    return weight / weight.sum(1, keepdim=True)
-
-# %% ../../nbs/12_cdec.ipynb #d6e4a93c
-EPS = 1e-8   # CDEC's epsilon inside the logarithms (the anchor loss's `eps`, undefined in the code's module; train.py's value)
-
-def batch_kl(p:Tensor, # (B, K) target distributions (rows sum to 1)
-             q:Tensor, # (B, K) predicted distributions (rows sum to 1)
-             eps:float=EPS, # added inside both logarithms
-            ) -> Tensor:
-    "KL(p || q) of each row, summed over the K clusters and averaged over the B rows."
-    if p.shape != q.shape or p.ndim != 2: raise ValueError(f"p and q must both be (B, K); got {tuple(p.shape)} and {tuple(q.shape)}")
-    p, q = p.float(), q.float()
-    return (p * (torch.log(p + eps) - torch.log(q + eps))).sum(1).mean()
-
-# %% ../../nbs/12_cdec.ipynb #8e6637e5
-def dec_cluster_loss(q:Tensor, # (B, K) Student-t assignments of the anchor view
-                     eps:float=EPS, # inside the logarithms
-                    ) -> Tensor:
-    "DEC's self-training loss: the batch-mean KL divergence from the detached target distribution to `q`."
-    return batch_kl(dec_target(q), q, eps)
-
-# %% ../../nbs/12_cdec.ipynb #e85ea77a
-def anchor_loss(q_anchor:Tensor, # (B, K) assignments of the un-augmented anchor view (the target; detached here)
-                q_views:Sequence[Tensor], # (B, K) assignments of each augmented view
-                eps:float=EPS, # inside the logarithms
-               ) -> Tensor:
-    "Sum over the augmented views of the batch-mean KL divergence from the detached anchor assignment to the view's."
-    if len(q_views) == 0: raise ValueError("anchor_loss needs at least one augmented view")
-    target = q_anchor.detach()
-    return sum(batch_kl(target, q_v, eps) for q_v in q_views)
-
-# %% ../../nbs/12_cdec.ipynb #0ec7c475
-def cdec_total(instance:Tensor, # L_ins: NT-Xent of the two augmented views' instance embeddings
-               cluster:Tensor, # L_clu: DEC's clustering loss on the anchor view
-               anchor:Tensor, # L_anc: anchor loss of the augmented views
-               alpha_ins:float=1.0, # weight of the instance loss
-               beta:float=1.0, # weight of the clustering loss
-               gamma:float=1.0, # weight of the anchor loss
-              ) -> Tensor:
-    "CDEC's objective: alpha_ins * L_ins + beta * L_clu + gamma * L_anc."
-    return alpha_ins * instance + beta * cluster + gamma * anchor
+__all__ = ['BN_MODES', 'PAPER_CDEC', 'INIT_MODES', 'CDECNet', 'backbone_features', 'set_centres', 'init_centres', 'CDEC']
 
 # %% ../../nbs/12_cdec.ipynb #53e32de7
 class CDECNet(nn.Module):

@@ -4,13 +4,12 @@
 
 # %% ../../nbs/15_jule.ipynb #af6ca1b0
 from __future__ import annotations
-import bisect, heapq, json, math, time
+import json, math, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
@@ -18,6 +17,8 @@ from torch import nn, Tensor
 from ..core import RunConfig, ConfigError, atomic_write, check_choice, get_device, provenance, set_seed, write_json
 from ..data import ImageDataset
 from ..metrics import cluster_metrics, kmeans
+from ..losses import triplet_indices, batch_triplet_loss
+from ..agglomeration import knn_graph, initial_clusters, unroll_steps, cluster_period, recluster
 from ..models import JULE_ARCHS, JULE_FILTERS, JuleCNN, jule_cnn
 from ..engine import (Method, register_method, MetricsLog, save_checkpoint, load_checkpoint, run_identity, rng_state,
                                  set_rng_state, save_predictions, NonFiniteLossError, resume_or_start, progress_bar)
@@ -25,12 +26,8 @@ from ..distributed import require_single_process
 
 # %% auto #0
 __all__ = ['JULE_DATASET_ARCHS', 'JULE_FACE_DATASETS', 'JULE_NATIVE_SIDE', 'FEATURE_MEMORY', 'PAPER', 'OFFICIAL_SWITCHES',
-           'STAGES', 'jule_inputs', 'generic_pools', 'resolve_arch', 'jule_model', 'KnnGraph', 'knn_graph',
-           'initial_clusters', 'compact_labels', 'indicator', 'cluster_affinity', 'cluster_affinity_reference',
-           'merge_scores', 'Agglomeration', 'agglomerate_reference', 'unroll_steps', 'cluster_means', 'nearest_other',
-           'merge_isolated', 'cluster_period', 'recluster', 'triplet_indices', 'weighted_triplet_loss',
-           'batch_triplet_loss', 'weighted_triplet_loss_reference', 'inv_lr', 'feature_batch_size', 'extract_features',
-           'planned_periods', 'JULE', 'jule_images']
+           'STAGES', 'jule_inputs', 'generic_pools', 'resolve_arch', 'jule_model', 'inv_lr', 'feature_batch_size',
+           'extract_features', 'planned_periods', 'JULE', 'jule_images']
 
 # %% ../../nbs/15_jule.ipynb #eb399fb4
 JULE_DATASET_ARCHS = {"mnist": "mnist", "mnist-test": "mnist", "usps": "usps", "coil20": "coil20", "coil100": "coil100",
@@ -81,413 +78,6 @@ def jule_model(arch:str, # "auto", "generic" or a key of models.JULE_ARCHS
     arch = resolve_arch(arch, dataset, in_channels, image_size)
     if arch == "generic": return JuleCNN(in_channels, tuple(image_size), generic_pools(min(image_size)))
     return jule_cnn(arch)
-
-
-# %% ../../nbs/15_jule.ipynb #74a91204
-@dataclass
-class KnnGraph:
-    "A directed kNN graph: for every sample its K_s neighbours (nearest first), their squared distances and Gaussian weights."
-    indices: Tensor    # (n, K_s) int64 neighbour ids, nearest first; the sample itself is never among them
-    sq_dists: Tensor   # (n, K_s) squared Euclidean distances of the L2-normalised features
-    weights: Tensor    # (n, K_s) exp(-d / sigma2)
-    sigma2: float      # a * mean of sq_dists
-
-    def to_scipy(self) -> sp.csr_matrix:
-        "The weights as an (n, n) float64 CSR matrix W, row i holding the out-edges of sample i."
-        n, k = self.indices.shape
-        return sp.csr_matrix((self.weights.double().cpu().numpy().ravel(), self.indices.cpu().numpy().ravel(),
-                              np.arange(0, n * k + 1, k)), shape=(n, n))
-
-def _keep_nearest(vals:Tensor, idx:Tensor, new_vals:Tensor, new_idx:Tensor, k:int) -> tuple[Tensor, Tensor]:
-    "Merge two candidate lists per row and keep the k nearest, sorted."
-    v, pos = torch.cat([vals, new_vals], 1).topk(k, dim=1, largest=False, sorted=True)
-    return v, torch.cat([idx, new_idx], 1).gather(1, pos)
-
-def knn_graph(x:Tensor, # (n, d) features on any device
-              k:int=20, # K_s, neighbours per sample
-              a:float=1.0, # sigma^2 = a * mean squared distance to the K_s neighbours
-              block_elements:int=1 << 24, # at most this many distances in one block (64 MB in float32)
-             ) -> KnnGraph:
-    "JULE's exact directed K_s-NN graph on L2-normalised features, from symmetric blocks of distances (never an n x n matrix)."
-    n = len(x)
-    if not 1 <= k < n: raise ConfigError(f"K_s={k} neighbours need 1 <= K_s < n = {n} samples")
-    if not a > 0: raise ConfigError(f"a must be positive, got {a!r}")
-    x = F.normalize(x.detach().float().flatten(1), dim=1)
-    sq = x.square().sum(1)  # 1, or 0 for an all-zero row
-    rows = max(1, math.isqrt(block_elements))   # blocks of rows x rows distances
-    starts = list(range(0, n, rows))
-    dist = torch.full((n, k), float("inf"), device=x.device)
-    idx = torch.zeros((n, k), dtype=torch.long, device=x.device)
-    for bi, s in enumerate(starts):
-        xi = x[s:s + rows]
-        for t in starts[bi:]:   # d(i, j) = d(j, i): each block pair once, used for its rows and for its columns
-            d = torch.addmm(sq[None, t:t + rows], xi, x[t:t + rows].T, alpha=-2).add_(sq[s:s + rows, None])  # |x_i|^2 + |x_j|^2 - 2 x_i.x_j
-            if t == s: d.fill_diagonal_(float("inf"))  # no self-loops
-            kk = min(k, d.shape[1])
-            v, j = d.topk(kk, dim=1, largest=False)
-            dist[s:s + rows], idx[s:s + rows] = _keep_nearest(dist[s:s + rows], idx[s:s + rows], v, j + t, k)
-            if t != s:
-                v, j = d.T.topk(min(k, d.shape[0]), dim=1, largest=False)
-                dist[t:t + rows], idx[t:t + rows] = _keep_nearest(dist[t:t + rows], idx[t:t + rows], v, j + s, k)
-    dist = dist.clamp_(min=0)
-    sigma2 = a * float(dist.double().mean())
-    if not sigma2 > 0: sigma2 = 1.0  # every neighbour at distance 0 (duplicates): any scale gives W = 1
-    return KnnGraph(idx, dist, torch.exp(-dist.double() / sigma2).float(), sigma2)
-
-
-# %% ../../nbs/15_jule.ipynb #bdc85a2b
-def initial_clusters(nearest:np.ndarray, # (n,) id of each sample's nearest neighbour (not itself)
-                     max_hops:int=50, # JULE.torch cuts a walk after max_hops + 1 steps
-                    ) -> np.ndarray:
-    "Initial cluster ids (0..n_c-1) by following nearest-neighbour pointers (JULE.torch `agg_clustering.init`)."
-    nearest = np.asarray(nearest, dtype=np.int64)
-    label = np.full(len(nearest), -1, dtype=np.int64)  # -1: not visited; -2: on the current walk
-    count = 0
-    for i in range(len(nearest)):
-        cur, path = i, []
-        while label[cur] == -1:
-            path.append(cur); label[cur] = -2
-            cur = nearest[cur]
-            if len(path) > max_hops: break
-        if label[cur] < 0:  # the walk closed on itself (or was cut): a new cluster
-            label[cur] = count; count += 1
-        label[path] = label[cur]
-    return label
-
-# %% ../../nbs/15_jule.ipynb #27f86636
-def compact_labels(labels:np.ndarray, # (n,) any non-negative integer ids
-                  ) -> np.ndarray:
-    "Relabel to 0..n_c-1, keeping the order of the original ids."
-    return np.unique(np.asarray(labels), return_inverse=True)[1].astype(np.int64)
-
-def indicator(labels:np.ndarray, # (n,) cluster ids 0..n_c-1
-              n_clusters:int|None=None, # n_c (default max + 1)
-             ) -> sp.csr_matrix:
-    "The (n, n_c) 0/1 cluster indicator matrix M."
-    n_clusters = int(labels.max()) + 1 if n_clusters is None else n_clusters
-    return sp.csr_matrix((np.ones(len(labels)), (np.arange(len(labels)), labels)), shape=(len(labels), n_clusters))
-
-def cluster_affinity(W:sp.spmatrix, # (n, n) sample graph
-                     labels:np.ndarray, # (n,) cluster ids 0..n_c-1
-                    ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    "Sparse AGDL: S = M^T (D_in o D_out) and the symmetric affinity A = L^-2 S^T + S L^-2 (zero diagonal)."
-    M = indicator(labels)
-    W = sp.csr_matrix(W, dtype=np.float64)
-    S = sp.csr_matrix(M.T @ (W.T @ M).multiply(W @ M))
-    inv2 = sp.diags(1.0 / np.bincount(labels, minlength=M.shape[1]).astype(np.float64) ** 2)
-    A = sp.csr_matrix(inv2 @ S.T + S @ inv2)
-    A.setdiag(0); A.eliminate_zeros()
-    return S, A
-
-def cluster_affinity_reference(W:np.ndarray, # (n, n) dense sample graph
-                               labels:np.ndarray, # (n,) cluster ids 0..n_c-1
-                              ) -> np.ndarray:
-    "Slow AGDL straight from the definition, one cluster pair at a time (for tests)."
-    members = [np.flatnonzero(labels == c) for c in range(labels.max() + 1)]
-    A = np.zeros((len(members), len(members)))
-    for a, ca in enumerate(members):
-        for b, cb in enumerate(members):
-            if a == b: continue
-            A[a, b] = (W[np.ix_(ca, cb)] @ W[np.ix_(cb, ca)]).sum() / len(ca) ** 2 + (W[np.ix_(cb, ca)] @ W[np.ix_(ca, cb)]).sum() / len(cb) ** 2
-    return A
-
-# %% ../../nbs/15_jule.ipynb #838d3d5b
-def merge_scores(top:np.ndarray, # (m, K_c) each cluster's largest affinities, sorted descending, zero-padded
-                 lam:float=1.0, # lambda, weight of the local-structure term
-                 use_local:bool=True, # False: the score is the largest affinity alone
-                ) -> np.ndarray:
-    "JULE's merge score A_1 + lam/(K_c-1) * sum_{k=2..K_c} (A_1 - A_k) for each row of `top`."
-    top = np.asarray(top, dtype=np.float64)
-    if not use_local or top.shape[1] == 1: return top[:, 0].copy()
-    return top[:, 0] + lam * (top[:, :1] - top[:, 1:]).sum(1) / (top.shape[1] - 1)
-
-# %% ../../nbs/15_jule.ipynb #04375a93
-class Agglomeration:
-    "AGDL agglomerative clustering on a sparse graph with exact incremental affinity updates (or JULE.torch's approximations)."
-    def __init__(self,
-                 W:sp.spmatrix, # (n, n) sample graph (kNN weights)
-                 labels:np.ndarray, # (n,) initial cluster ids 0..n_c-1
-                 K_c:int=5, # clusters in the local-structure term of the merge score
-                 lam:float=1.0, # lambda, weight of the local-structure term
-                 local_min_clusters:int=100, # use the local term only while more clusters remain (JULE.torch: 100)
-                 exact_update:bool=True, # False: JULE.torch's additive "fast" update, which drops the cross terms of S
-                 triangular:bool=False, # True: JULE.torch's upper-triangular neighbour lists while the local term is on
-                ):
-        self.K_c, self.lam, self.local_min_clusters = K_c, lam, local_min_clusters
-        self.exact_update, self.triangular = exact_update, triangular
-        self.label = compact_labels(labels)
-        n_c = int(self.label.max()) + 1
-        M = indicator(self.label, n_c)
-        W = sp.csr_matrix(W, dtype=np.float64)
-        d_out, d_in = sp.csc_matrix(W @ M), sp.csc_matrix(W.T @ M)
-        self.d_out = [dict(zip(d_out.indices[s:e].tolist(), d_out.data[s:e].tolist())) for s, e in zip(d_out.indptr[:-1], d_out.indptr[1:])]
-        self.d_in = [dict(zip(d_in.indices[s:e].tolist(), d_in.data[s:e].tolist())) for s, e in zip(d_in.indptr[:-1], d_in.indptr[1:])]
-        S = sp.coo_matrix(M.T @ sp.csr_matrix(d_in).multiply(d_out))
-        self.S: list[dict[int, float]] = [{} for _ in range(n_c)]  # S[c][d] = S_cd; keys symmetric: d in S[c] <=> c in S[d]
-        for r, c, v in zip(S.row.tolist(), S.col.tolist(), S.data.tolist()):
-            if r != c: self.S[r][c] = v; self.S[c].setdefault(r, 0.0)
-        order = np.argsort(self.label, kind="stable")
-        self.members = [m.tolist() for m in np.split(order, np.cumsum(np.bincount(self.label, minlength=n_c))[:-1])]
-        self.size = [len(m) for m in self.members]
-        self.A = [{d: self._affinity(c, d) for d in self.S[c]} for c in range(n_c)]
-        self.n_clusters = n_c
-        self.pos = list(range(n_c))      # JULE.torch's matrix index of each cluster (for `triangular`)
-        self.at_pos = list(range(n_c))   # and the cluster at each index
-        self.top: list[list[tuple[float, int]]] = [[] for _ in range(n_c)]  # (-affinity, id), ascending = strongest first
-        self.scores = np.full(n_c, -np.inf)
-        for c in range(n_c): self._refresh(c)
-
-    def _affinity(self, c:int, d:int) -> float:
-        return self.S[d][c] / self.size[c] ** 2 + self.S[c][d] / self.size[d] ** 2
-
-    def _use_local(self) -> bool: return self.n_clusters > self.local_min_clusters
-
-    def _lower_only(self) -> bool: return self.triangular and self._use_local()
-
-    def _score(self, top:list) -> float:
-        "`merge_scores` of one zero-padded top list, in plain Python (it runs for many clusters per merge)."
-        if not top: return -np.inf
-        a1 = -top[0][0]
-        if self.K_c == 1 or not self._use_local(): return a1
-        return a1 + self.lam * (a1 + sum(t[0] for t in top[1:]) / (self.K_c - 1))
-
-    def _refresh(self, c:int) -> None:
-        items = self.A[c].items()
-        if self._lower_only(): p = self.pos[c]; items = [(d, v) for d, v in items if self.pos[d] < p]
-        self.top[c] = heapq.nsmallest(self.K_c, ((-v, d) for d, v in items))
-        self.scores[c] = self._score(self.top[c])
-
-    def best_pair(self) -> tuple[int, int]|None:
-        "The cluster with the highest merge score and its nearest neighbour, or None when no cluster has a neighbour."
-        a = int(np.argmax(self.scores))
-        return None if self.scores[a] == -np.inf else (a, self.top[a][0][1])
-
-    def _move_positions(self, u:int, a:int, b:int) -> int|None:
-        "JULE.torch's bookkeeping: the merged cluster takes the lower index, the last cluster moves into the freed one; returns the moved cluster."
-        lo, hi = sorted((self.pos[a], self.pos[b]))
-        self.pos[u], self.at_pos[lo] = lo, u
-        last = self.at_pos.pop()
-        if hi == len(self.at_pos): return None
-        self.at_pos[hi], self.pos[last] = last, hi
-        return last
-
-    def merge(self, a:int, b:int) -> int:
-        "Merge clusters a and b, update S, A and the scores; returns the id of the merged cluster."
-        if a == b or not self.members[a] or not self.members[b]: raise ValueError(f"cannot merge cluster {a} with {b}: not two live clusters")
-        # keep the cluster with the larger D support, walk the smaller one
-        u, v = (a, b) if len(self.d_in[a]) + len(self.d_out[a]) >= len(self.d_in[b]) + len(self.d_out[b]) else (b, a)
-        din_u, dout_u, din_v, dout_v, label = self.d_in[u], self.d_out[u], self.d_in[v], self.d_out[v], self.label
-        cross: dict[int, float] = {}
-        if self.exact_update:   # S_{c,u+v} = S_cu + S_cv + the cross terms sum_{i in c} (Din_iu Dout_iv + Din_iv Dout_iu)
-            for i, w in din_v.items():
-                if (x := dout_u.get(i)) is not None: c = int(label[i]); cross[c] = cross.get(c, 0.0) + w * x
-            for i, w in dout_v.items():
-                if (x := din_u.get(i)) is not None: c = int(label[i]); cross[c] = cross.get(c, 0.0) + w * x
-        for i, w in din_v.items(): din_u[i] = din_u.get(i, 0.0) + w
-        for i, w in dout_v.items(): dout_u[i] = dout_u.get(i, 0.0) + w
-        label[self.members[v]] = u
-        self.members[u].extend(self.members[v]); self.size[u] += self.size[v]
-        Su, Sv = self.S[u], self.S[v]
-        Su.pop(v, None); Sv.pop(u, None)
-        for c, s_vc in Sv.items():
-            Su[c] = Su.get(c, 0.0) + s_vc
-            Sc = self.S[c]; Sc[u] = Sc.get(u, 0.0) + Sc.pop(v)
-        for c, x in cross.items():
-            if c in (u, v): continue
-            Sc = self.S[c]; Sc[u] = Sc.get(u, 0.0) + x; Su.setdefault(c, 0.0)
-        self.S[v], self.d_in[v], self.d_out[v], self.members[v], self.A[v], self.top[v] = {}, {}, {}, [], {}, []
-        self.scores[v] = -np.inf
-        self.n_clusters -= 1
-        moved = self._move_positions(u, a, b)
-        local_switch = self.n_clusters == self.local_min_clusters  # the local term just switched off: every score changes
-        self.A[u] = {c: self._affinity(u, c) for c in Su}
-        for c, val in self.A[u].items():
-            Ac = self.A[c]; Ac.pop(v, None); Ac[u] = val
-            top = self.top[c]
-            if self.triangular or any(d in (u, v) for _, d in top): self._refresh(c)   # positions moved: rebuild the list
-            elif len(top) < self.K_c or (-val, u) < top[-1]:
-                bisect.insort(top, (-val, u)); del top[self.K_c:]
-                self.scores[c] = self._score(top)
-        self._refresh(u)
-        if self.triangular and moved is not None:
-            for c in (moved, *self.A[moved]): self._refresh(c)
-        if local_switch:
-            alive = np.flatnonzero(self.scores > -np.inf) if not self.triangular else np.unique(self.label)
-            for c in alive: self._refresh(int(c))
-        return u
-
-    def labels(self) -> np.ndarray:
-        "Current cluster ids, compacted to 0..n_c-1 in the order of the surviving ids."
-        return compact_labels(self.label)
-
-    def affinity_matrices(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        "The current S and A as sparse matrices over the compacted cluster ids (for tests)."
-        alive = np.unique(self.label); pos = {int(c): i for i, c in enumerate(alive)}
-        rows, cols, s_vals, a_vals = [], [], [], []
-        for c in alive.tolist():
-            for d, s in self.S[c].items():
-                rows.append(pos[c]); cols.append(pos[d]); s_vals.append(s); a_vals.append(self.A[c][d])
-        shape = (len(alive), len(alive))
-        return sp.csr_matrix((s_vals, (rows, cols)), shape=shape), sp.csr_matrix((a_vals, (rows, cols)), shape=shape)
-
-
-# %% ../../nbs/15_jule.ipynb #33a7e281
-def agglomerate_reference(W:np.ndarray, # (n, n) dense sample graph
-                          labels:np.ndarray, # (n,) initial cluster ids 0..n_c-1
-                          n_merges:int, # merges to perform
-                          K_c:int=5, lam:float=1.0, local_min_clusters:int=100,
-                         ) -> np.ndarray:
-    "Slow greedy AGDL merging with a dense affinity recomputed before every merge (for tests)."
-    labels = compact_labels(labels)
-    for _ in range(n_merges):
-        A = cluster_affinity_reference(W, labels)
-        top = -np.sort(-A, axis=1)[:, :K_c]
-        top = np.pad(top, ((0, 0), (0, K_c - top.shape[1])))
-        scores = np.where((A > 0).any(1), merge_scores(top, lam, len(A) > local_min_clusters), -np.inf)
-        a = int(np.argmax(scores)); b = int(np.argmax(A[a]))
-        labels = compact_labels(np.where(labels == b, a, labels))
-    return labels
-
-# %% ../../nbs/15_jule.ipynb #ab1de851
-def unroll_steps(n_clusters:int, # n_c, current number of clusters
-                 eta:float, # unrolling rate
-                 n_target:int, # K*, the number of clusters wanted
-                ) -> int:
-    "Merges in one period: T_p = min(ceil(eta * n_c), n_c - K*), never negative."
-    return max(0, min(math.ceil(eta * n_clusters), n_clusters - n_target))
-
-def cluster_means(features:Tensor, # (n, d)
-                  labels:np.ndarray, # (n,) ids 0..n_c-1
-                 ) -> Tensor:
-    "Mean feature of every cluster, (n_c, d)."
-    lab = torch.as_tensor(labels, device=features.device)
-    n_c = int(labels.max()) + 1
-    sums = torch.zeros(n_c, features.shape[1], dtype=features.dtype, device=features.device).index_add_(0, lab, features)
-    return sums / torch.bincount(lab, minlength=n_c).unsqueeze(1).to(features.dtype)
-
-def nearest_other(queries:Tensor, # (m, d)
-                  points:Tensor, # (p, d)
-                  exclude:Tensor, # (m,) index into points that each query may not pick (itself)
-                  block_elements:int=1 << 24,
-                 ) -> Tensor:
-    "For each query the nearest point (squared Euclidean) other than `exclude`, in blocks."
-    out, rows = [], max(1, block_elements // max(1, len(points)))
-    for s in range(0, len(queries), rows):
-        d = torch.cdist(queries[s:s + rows], points)
-        d[torch.arange(len(d), device=d.device), exclude[s:s + rows]] = float("inf")
-        out.append(d.argmin(1))
-    return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
-
-def merge_isolated(W:sp.spmatrix, # (n, n) sample graph
-                   labels:np.ndarray, # (n,) ids 0..n_c-1
-                   features:Tensor, # (n, d) the L2-normalised features of the graph
-                  ) -> tuple[np.ndarray, int]:
-    "Merge every cluster without in- or out-affinity into the cluster with the nearest mean feature; returns new labels and how many merged."
-    S, _ = cluster_affinity(W, labels)
-    S = S - sp.diags(S.diagonal())
-    linked = (np.asarray(abs(S).sum(0)).ravel() > 0) | (np.asarray(abs(S).sum(1)).ravel() > 0)
-    isolated = np.flatnonzero(~linked)
-    if len(isolated) == 0 or len(linked) < 2: return labels, 0
-    means = cluster_means(features.float(), labels)
-    iso = torch.as_tensor(isolated, device=means.device)
-    target = nearest_other(means[iso], means, iso).cpu().numpy()
-    parent = np.arange(len(linked))
-    def find(c):
-        while parent[c] != c: parent[c] = parent[parent[c]]; c = parent[c]
-        return c
-    for c, t in zip(isolated.tolist(), target.tolist()):
-        rc, rt = find(c), find(t)
-        if rc != rt: parent[rc] = rt
-    roots = np.array([find(c) for c in range(len(parent))])
-    return compact_labels(roots[labels]), len(isolated)
-
-# %% ../../nbs/15_jule.ipynb #1721ef1f
-def cluster_period(graph:KnnGraph, # the graph of the current features
-                   features:Tensor, # (n, d) those features (for the mean-feature fallbacks)
-                   labels:np.ndarray, # (n,) current cluster ids
-                   n_target:int, # K*
-                   eta:float=0.9, # unrolling rate
-                   K_c:int=5, lam:float=1.0, local_min_clusters:int=100,
-                   isolated_factor:int=20, # merge isolated clusters while n_c > isolated_factor * K*
-                   exact_update:bool=True, # False: JULE.torch's additive affinity update
-                   triangular:bool=False, # True: JULE.torch's upper-triangular neighbour lists
-                  ) -> tuple[np.ndarray, dict]:
-    "One period of JULE's forward pass: isolated-cluster merges, then T_p greedy AGDL merges; returns the new labels and counts."
-    W, labels = graph.to_scipy(), compact_labels(labels)
-    n_before, n_iso = int(labels.max()) + 1, 0
-    if n_before > isolated_factor * n_target: labels, n_iso = merge_isolated(W, labels, features)
-    ag = Agglomeration(W, labels, K_c, lam, local_min_clusters, exact_update, triangular)
-    T = unroll_steps(ag.n_clusters, eta, n_target)
-    n_fallback = 0
-    for _ in range(T):
-        pair = ag.best_pair()
-        if pair is None:  # no cluster has a neighbour: the smallest merges into the nearest mean feature
-            lab = ag.labels(); alive = np.unique(ag.label)
-            small = int(np.argmin(np.bincount(lab)))
-            means = cluster_means(features.float(), lab)
-            pair = (int(alive[small]), int(alive[int(nearest_other(means[small:small + 1], means, torch.tensor([small], device=means.device))[0])]))
-            n_fallback += 1
-        ag.merge(*pair)
-    return ag.labels(), dict(n_clusters_before=n_before, isolated_merged=n_iso, merges=T, fallback_merges=n_fallback,
-                             n_clusters=ag.n_clusters, sigma2=graph.sigma2)
-
-def recluster(graph:KnnGraph, features:Tensor, n_target:int, eta:float=0.9, K_c:int=5, lam:float=1.0,
-              local_min_clusters:int=100, isolated_factor:int=20, exact_update:bool=True, triangular:bool=False) -> np.ndarray:
-    "JULE's final stage (JULE-RC): initial clusters on the graph, then periods of merges until K* clusters remain."
-    labels = initial_clusters(graph.indices[:, 0].cpu().numpy())
-    while labels.max() + 1 > n_target:
-        labels, _ = cluster_period(graph, features, labels, n_target, eta, K_c, lam, local_min_clusters, isolated_factor, exact_update, triangular)
-    return labels
-
-
-# %% ../../nbs/15_jule.ipynb #5f090d45
-def triplet_indices(labels:Tensor, # (B,) cluster labels of the batch
-                    n_negatives:int=20, # distinct negatives per positive pair (fewer if the batch has fewer)
-                    generator:torch.Generator|None=None, # for the negative draws (on labels' device)
-                    cap_by_clusters:bool=False, # JULE.torch: at most (clusters in the batch - 1) negatives per pair
-                   ) -> tuple[Tensor, Tensor, Tensor]:
-    "Anchor, positive and negative batch positions: all same-label pairs (anchor first in the batch), each with up to n_negatives other-label samples."
-    same = labels[:, None] == labels[None, :]
-    anchor, positive = torch.triu(same, diagonal=1).nonzero(as_tuple=True)
-    if cap_by_clusters: n_negatives = min(n_negatives, len(torch.unique(labels)) - 1)
-    if len(anchor) == 0 or n_negatives < 1:
-        empty = labels.new_zeros(0, dtype=torch.long); return empty, empty, empty
-    keys = torch.rand(len(anchor), len(labels), generator=generator, device=labels.device)
-    keys = keys.masked_fill(same[anchor], -1.0)  # only other-label samples are eligible
-    vals, neg = keys.topk(min(n_negatives, len(labels)), dim=1)  # the largest random keys: a uniform draw without replacement
-    valid = vals >= 0
-    rep = lambda t: t[:, None].expand_as(neg)[valid]
-    return rep(anchor), rep(positive), neg[valid]
-
-def weighted_triplet_loss(anchor:Tensor, # (T, D) anchor embeddings
-                          positive:Tensor, # (T, D) positives
-                          negative:Tensor, # (T, D) negatives
-                          gamma:float=2.0, # weight of the positive distance
-                          margin:float=0.2, # hinge margin m
-                         ) -> Tensor:
-    "JULE's weighted triplet loss (code form): mean of max(0, gamma |a-p|^2 - |a-n|^2 + m)."
-    if len(anchor) == 0: raise ValueError("weighted_triplet_loss needs at least one triplet")
-    d_pos = (anchor - positive).square().sum(1)
-    d_neg = (anchor - negative).square().sum(1)
-    return F.relu(gamma * d_pos - d_neg + margin).mean()
-
-def batch_triplet_loss(emb:Tensor, # (B, D) embeddings of the batch
-                       anchor:Tensor, positive:Tensor, negative:Tensor, # (T,) batch positions from `triplet_indices`
-                       gamma:float=2.0, margin:float=0.2,
-                       anchor_only:bool=False, # gradients through the anchor role only (JULE.torch's criterion at gamma = 1)
-                      ) -> Tensor:
-    "`weighted_triplet_loss` from the batch's (B, B) squared-distance matrix: gathers T scalars instead of three (T, D) tensors."
-    if len(anchor) == 0: raise ValueError("batch_triplet_loss needs at least one triplet")
-    other = emb.detach() if anchor_only else emb
-    d = (emb.square().sum(1)[:, None] + other.square().sum(1)[None, :] - 2 * emb @ other.T).clamp(min=0)
-    return F.relu(gamma * d[anchor, positive] - d[anchor, negative] + margin).mean()
-
-def weighted_triplet_loss_reference(f:Tensor, triplets:list[tuple[int, int, int]], gamma:float=2.0, margin:float=0.2) -> float:
-    "Slow reference: one triplet at a time."
-    total = 0.0
-    for a, p, n in triplets:
-        total += max(0.0, gamma * float(((f[a] - f[p]) ** 2).sum()) - float(((f[a] - f[n]) ** 2).sum()) + margin)
-    return total / len(triplets)
 
 
 # %% ../../nbs/15_jule.ipynb #ad4db845
@@ -661,156 +251,192 @@ def _final_stage(method:JULE, model:nn.Module, images:Tensor, truth:np.ndarray, 
 
 STAGES = ("knn_graph_s", "merges_s", "cnn_epochs_s", "features_s", "final_stage_s")   # where a JULE run spends its time
 
-def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resume:bool, stop_after:int|None, progress:bool) -> dict:
-    t_start = time.perf_counter()
-    if cfg.backbone != "jule":
-        raise ConfigError(f"JULE trains its own CNN (METHODS.md §5.2): backbone must be 'jule', got {cfg.backbone!r}; "
-                          f"pick the model with method_args arch=..., or start from a preset ({', '.join(JULE.presets)})")
-    device = get_device(cfg.device)
-    precision = cfg.resolved_precision(device)
-    n_target = cfg.n_clusters or data.n_classes
-    images = jule_images(data, cfg.image_size).to(device)
-    in_channels, height, width = images.shape[1:]
-    arch = resolve_arch(method.arch, cfg.dataset, in_channels, (height, width))
-    identity = run_identity(cfg, in_channels, n_target)
-    ckpt_path = out_dir/"checkpoint.pt"
-    n, bs, epp = len(data), cfg.batch_size, method.epochs_per_period
-    cargs = method._cluster_args()
+class _JuleRun:
+    "The state of one JULE run, shared by the steps of `_jule_loop`: images, model, optimizer, generators, labels and the loop's counters."
+    def __init__(self, method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset):
+        if cfg.backbone != "jule":
+            raise ConfigError(f"JULE trains its own CNN (METHODS.md §5.2): backbone must be 'jule', got {cfg.backbone!r}; "
+                              f"pick the model with method_args arch=..., or start from a preset ({', '.join(JULE.presets)})")
+        self.method, self.cfg, self.out_dir, self.data = method, cfg, out_dir, data
+        self.device = device = get_device(cfg.device)
+        self.precision = cfg.resolved_precision(device)
+        self.n_target = cfg.n_clusters or data.n_classes
+        self.images = jule_images(data, cfg.image_size).to(device)
+        in_channels, height, width = self.images.shape[1:]
+        self.input_size = [int(in_channels), int(height), int(width)]
+        self.arch = resolve_arch(method.arch, cfg.dataset, in_channels, (height, width))
+        self.identity = run_identity(cfg, in_channels, self.n_target)
+        self.ckpt_path = out_dir/"checkpoint.pt"
+        self.cargs = method._cluster_args()
 
-    set_seed(cfg.seed, cfg.deterministic)
-    model = jule_model(arch, cfg.dataset, in_channels, (height, width)).to(device)
-    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-    for p in model.parameters(): p.grad = torch.zeros_like(p)  # every step updates (decay, momentum), even without triplets
-    optimizer = method.make_optimizer(model, cfg)
-    step_model = torch.compile(model) if cfg.compile else model
-    perm_gen = torch.Generator().manual_seed(cfg.seed)
-    neg_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
-    truth = data.labels.numpy()
-    log = MetricsLog(out_dir)
-    loop = dict(epoch=0, step=0, period=0, epoch_in_period=0, finished=False, capped=False, train_time_s=0.0, train_images=0, cluster_time_s=0.0,
-                **{s: 0.0 for s in STAGES})
-    period_labels: list[np.ndarray] = []   # the labels after period 0 (initial clusters), 1, 2, ...
+        set_seed(cfg.seed, cfg.deterministic)
+        model = jule_model(self.arch, cfg.dataset, in_channels, (height, width)).to(device)
+        if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
+        for p in model.parameters(): p.grad = torch.zeros_like(p)  # every step updates (decay, momentum), even without triplets
+        self.model, self.optimizer = model, method.make_optimizer(model, cfg)
+        self.step_model = torch.compile(model) if cfg.compile else model
+        self.perm_gen = torch.Generator().manual_seed(cfg.seed)
+        self.neg_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+        self.truth = data.labels.numpy()
+        self.log = MetricsLog(out_dir)
+        self.loop = dict(epoch=0, step=0, period=0, epoch_in_period=0, finished=False, capped=False, train_time_s=0.0, train_images=0,
+                         cluster_time_s=0.0, **{s: 0.0 for s in STAGES})
+        self.labels: np.ndarray|None = None    # the current cluster labels
+        self.period_labels: list[np.ndarray] = []   # the labels after period 0 (initial clusters), 1, 2, ...
+        self.bar = None   # the progress bar, once `_jule_loop` has made it
 
-    def checkpoint(record):
-        save_checkpoint(ckpt_path, dict(identity=identity, config=cfg.to_dict(), epoch=loop["epoch"], step=loop["step"], loop=dict(loop),
-                                        labels=torch.from_numpy(labels), period_labels=torch.from_numpy(np.stack(period_labels).astype(np.int32)),
-                                        model=model.state_dict(), optimizer=optimizer.state_dict(),
-                                        rng=rng_state(), perm_rng=perm_gen.get_state(), neg_rng=neg_gen.get_state(), metrics=record))
+    def checkpoint(self, record:dict) -> None:
+        "Save the whole state of the run, with `record` as its metrics."
+        loop = self.loop
+        save_checkpoint(self.ckpt_path, dict(identity=self.identity, config=self.cfg.to_dict(), epoch=loop["epoch"], step=loop["step"], loop=dict(loop),
+                                             labels=torch.from_numpy(self.labels),
+                                             period_labels=torch.from_numpy(np.stack(self.period_labels).astype(np.int32)),
+                                             model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), rng=rng_state(),
+                                             perm_rng=self.perm_gen.get_state(), neg_rng=self.neg_gen.get_state(), metrics=record))
 
-    def finish(record):  # K* reached: JULE-RC, k-means, the predictions file (pred = JULE-SF, rc_pred = JULE-RC)
+    def finish(self, record:dict) -> None:
+        "K* reached: JULE-RC, k-means, the predictions file (pred = JULE-SF, rc_pred = JULE-RC); their metrics go into `record`."
         t0 = time.perf_counter()
-        loop["finished"] = True
-        final, preds, times = _final_stage(method, model, images, truth, n_target, cfg, precision)
+        self.loop["finished"] = True
+        final, preds, times = _final_stage(self.method, self.model, self.images, self.truth, self.n_target, self.cfg, self.precision)
         record.update(final)
-        for k, v in times.items(): loop[k] += v
-        save_predictions(out_dir/"predictions.npz", truth, dict(pred=labels, period_labels=np.stack(period_labels).astype(np.int32), **preds))
-        loop["final_stage_s"] += time.perf_counter() - t0
+        for k, v in times.items(): self.loop[k] += v
+        save_predictions(self.out_dir/"predictions.npz", self.truth,
+                         dict(pred=self.labels, period_labels=np.stack(self.period_labels).astype(np.int32), **preds))
+        self.loop["final_stage_s"] += time.perf_counter() - t0
 
-    if (state := resume_or_start(ckpt_path, identity, cfg, log, resume)) is not None:   # the engine's checks, log truncation and clean-up
-        model.load_state_dict(state["model"]); optimizer.load_state_dict(state["optimizer"])
-        set_rng_state(state["rng"]); perm_gen.set_state(state["perm_rng"]); neg_gen.set_state(state["neg_rng"])
-        loop.update(state["loop"]); labels = state["labels"].numpy(); period_labels = list(state["period_labels"].numpy())
-    else:
-        t0 = time.perf_counter()  # period 0: the graph of the raw pixels and the initial clusters
-        pixel_graph = knn_graph(jule_inputs(images).flatten(1), method.K_s, method.a)
+    def start(self, resume:bool) -> None:
+        "Resume from the checkpoint (the engine's checks, log truncation and clean-up), or run period 0: the raw pixels' graph and initial clusters."
+        loop = self.loop
+        if (state := resume_or_start(self.ckpt_path, self.identity, self.cfg, self.log, resume)) is not None:
+            self.model.load_state_dict(state["model"]); self.optimizer.load_state_dict(state["optimizer"])
+            set_rng_state(state["rng"]); self.perm_gen.set_state(state["perm_rng"]); self.neg_gen.set_state(state["neg_rng"])
+            loop.update(state["loop"]); self.labels = state["labels"].numpy(); self.period_labels = list(state["period_labels"].numpy())
+            return
+        t0 = time.perf_counter()
+        pixel_graph = knn_graph(jule_inputs(self.images).flatten(1), self.method.K_s, self.method.a)
         loop["knn_graph_s"] += time.perf_counter() - t0
-        labels = initial_clusters(pixel_graph.indices[:, 0].cpu().numpy())
-        period_labels.append(labels)
+        self.labels = labels = initial_clusters(pixel_graph.indices[:, 0].cpu().numpy())
+        self.period_labels.append(labels)
         del pixel_graph
         loop["cluster_time_s"] += time.perf_counter() - t0
-        record = dict(epoch=0, step=0, period=0, n_clusters=int(labels.max()) + 1, **cluster_metrics(truth, labels),
+        record = dict(epoch=0, step=0, period=0, n_clusters=int(labels.max()) + 1, **cluster_metrics(self.truth, labels),
                       cluster_time_s=time.perf_counter() - t0)
-        if labels.max() + 1 <= n_target: finish(record)
-        log.append(record); checkpoint(record)
+        if labels.max() + 1 <= self.n_target: self.finish(record)
+        self.log.append(record); self.checkpoint(record)
 
-    last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, loop["epoch"] + stop_after)
-    planned = lambda: min(cfg.epochs, loop["epoch"] + (epp - loop["epoch_in_period"]) + epp * max(0, planned_periods(int(labels.max()) + 1, method.eta, n_target) - 1))
-    bar = progress_bar(progress, total=planned(), initial=loop["epoch"], unit="epoch", desc=f"jule on {cfg.dataset}")
-    labels_dev = torch.as_tensor(labels, device=device)
-    while not loop["finished"] and loop["epoch"] < last_epoch:
+    def train_epoch(self) -> dict:
+        "One CNN epoch on the triplets of the current labels; returns the epoch's record."
+        cfg, method, loop, device = self.cfg, self.method, self.loop, self.device
+        n, bs = len(self.data), cfg.batch_size
         t0 = time.perf_counter()
-        step_model.train()
-        perm = torch.randperm(n, generator=perm_gen).to(device)
+        self.step_model.train()
+        perm = torch.randperm(n, generator=self.perm_gen).to(device)
         loss_sum, loss_steps, n_triplets, n_steps = 0.0, 0, 0, 0
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
             lr = inv_lr(cfg.lr, loop["step"], method.lr_gamma, method.lr_power)
-            for group in optimizer.param_groups: group["lr"] = lr
-            x = jule_inputs(images[idx])
+            for group in self.optimizer.param_groups: group["lr"] = lr
+            x = jule_inputs(self.images[idx])
             if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                emb = step_model(x)
-            ta, tp, tn = triplet_indices(labels_dev[idx], method.n_negatives, neg_gen, method.cap_negatives)
-            optimizer.zero_grad(set_to_none=False)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                emb = self.step_model(x)
+            ta, tp, tn = triplet_indices(self.labels_dev[idx], method.n_negatives, self.neg_gen, method.cap_negatives)
+            self.optimizer.zero_grad(set_to_none=False)
             if len(ta):
                 emb = emb.float()
                 loss = batch_triplet_loss(emb, ta, tp, tn, method.gamma, method.margin, method.anchor_only_grad)
                 if not torch.isfinite(loss):
-                    bar.close()
-                    kept = (f"the last good checkpoint (epoch {json.loads(ckpt_path.with_suffix('.json').read_text())['epoch']}) "
-                            f"is kept at {ckpt_path}") if ckpt_path.exists() else "no checkpoint had been written yet"
+                    self.bar.close()
+                    kept = (f"the last good checkpoint (epoch {json.loads(self.ckpt_path.with_suffix('.json').read_text())['epoch']}) "
+                            f"is kept at {self.ckpt_path}") if self.ckpt_path.exists() else "no checkpoint had been written yet"
                     raise NonFiniteLossError(f"non-finite loss at step {loop['step']} (epoch {loop['epoch'] + 1}); the run is stopped and {kept}")
                 loss.backward()
                 loss_sum += float(loss.detach()); loss_steps += 1; n_triplets += len(ta)
-            optimizer.step()
+            self.optimizer.step()
             loop["step"] += 1; n_steps += 1
         loop["epoch"] += 1; loop["epoch_in_period"] += 1
         dt = time.perf_counter() - t0
         loop["train_time_s"] += dt; loop["cnn_epochs_s"] += dt; loop["train_images"] += n
-        record = dict(epoch=loop["epoch"], step=loop["step"], period=loop["period"], **({"loss": loss_sum / loss_steps} if loss_steps else {}),
-                      triplets_per_step=n_triplets / n_steps, lr=lr, images_per_s=n / dt, epoch_time_s=dt)
+        return dict(epoch=loop["epoch"], step=loop["step"], period=loop["period"], **({"loss": loss_sum / loss_steps} if loss_steps else {}),
+                    triplets_per_step=n_triplets / n_steps, lr=lr, images_per_s=n / dt, epoch_time_s=dt)
+
+    def cluster(self, record:dict) -> None:
+        "The clustering step that ends a period: features, their kNN graph, T_p merges (all the way to K* at the epoch cap); adds to `record`."
+        cfg, method, loop, n_target, cargs = self.cfg, self.method, self.loop, self.n_target, self.cargs
+        t1 = time.perf_counter()
+        feats = extract_features(self.model, self.images, cfg.batch_size if method.bn_train_features else cfg.eval_batch_size,
+                                 method.bn_train_features, self.precision, cfg.channels_last)
+        t2 = time.perf_counter()
+        graph = knn_graph(feats, method.K_s, method.a)
+        t3 = time.perf_counter()
+        unit = F.normalize(feats, dim=1)
+        labels, info = cluster_period(graph, unit, self.labels, n_target, **cargs)
+        if loop["epoch"] == cfg.epochs and labels.max() + 1 > n_target:  # epoch cap: keep merging on these features, no more training
+            loop["capped"] = True
+            while labels.max() + 1 > n_target:
+                labels, more = cluster_period(graph, unit, labels, n_target, **cargs)
+                for k in ("isolated_merged", "merges", "fallback_merges"): info[k] += more[k]
+        del graph, unit, feats
+        loop["features_s"] += t2 - t1; loop["knn_graph_s"] += t3 - t2; loop["merges_s"] += time.perf_counter() - t3
+        self.labels = labels
+        self.period_labels.append(labels)
+        loop["period"] += 1; loop["epoch_in_period"] = 0
+        self.labels_dev = torch.as_tensor(labels, device=self.device)
+        dt_c = time.perf_counter() - t1
+        loop["cluster_time_s"] += dt_c
+        record.update(period=loop["period"], n_clusters=int(labels.max()) + 1, **cluster_metrics(self.truth, labels), cluster_time_s=dt_c,
+                      isolated_merged=info["isolated_merged"], fallback_merges=info["fallback_merges"])
+        if labels.max() + 1 <= n_target: self.finish(record)
+
+    def summary(self, t_start:float) -> dict:
+        "fit's summary of the run; writes provenance.json, and metrics.json once K* was reached."
+        method, cfg, data, loop = self.method, self.cfg, self.data, self.loop
+        final = self.log.records[-1] if loop["finished"] else {}
+        keys = ("nmi", "nmi_geo", "acc", "ari", "n_clusters_used", "largest_cluster_frac")
+        metrics = {f"{p}{k}": final[f"{p}{k}"] for p in ("", "rc_", "kmeans_") for k in keys if f"{p}{k}" in final}
+        train_time = loop["train_time_s"]
+        summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
+                       n_images=len(data), n_clusters=self.n_target, epoch=loop["epoch"], periods=loop["period"], complete=loop["finished"],
+                       capped=loop["capped"], arch=self.arch, input_size=self.input_size, eta=method.eta, metrics=metrics,
+                       prediction="metrics: JULE-SF (labels at the end of the recurrent process); rc_*: JULE-RC (agglomeration re-run on the "
+                                  "final features); kmeans_*: k-means on the final features",
+                       train_time_s=train_time, cluster_time_s=loop["cluster_time_s"],
+                       images_per_s=loop["train_images"] / train_time if train_time else None,
+                       stages={s: loop[s] for s in STAGES}, wall_time_s=time.perf_counter() - t_start, precision=self.precision)
+        notes = [f"gamma={method.gamma}" + ("" if method.gamma == 2 or method.anchor_only_grad else
+                 ": autograd matches JULE.torch's hand-written triplet gradient only at gamma=2 (METHODS.md §5.9 item 3)"),
+                 "sparse kNN graph; " + ("exact incremental AGDL updates" if method.exact_update else "JULE.torch's additive affinity update"),
+                 ("upper-triangular partial neighbour lists for the K_c term (JULE.torch)" if method.triangular_lists else
+                  "every cluster ranks all its neighbours for the K_c term (JULE.torch: upper-triangular partial lists, METHODS.md §5.8 item 6)")]
+        write_json(self.out_dir/"provenance.json", dict(**provenance(self.device), config=cfg.to_dict(), seed=cfg.seed, precision=self.precision,
+                                                        epochs_done=loop["epoch"], wall_time_s=summary["wall_time_s"],
+                                                        images_per_s=summary["images_per_s"], input_size=summary["input_size"], arch=self.arch,
+                                                        data_size=list(data.images.shape[1:]), notes=notes))
+        if loop["finished"]: write_json(self.out_dir/"metrics.json", summary)
+        return summary
+
+def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resume:bool, stop_after:int|None, progress:bool) -> dict:
+    "Period 0 (or the checkpoint), then CNN epochs with a clustering step at the end of every period until K* clusters remain; fit's summary."
+    t_start = time.perf_counter()
+    run = _JuleRun(method, cfg, out_dir, data)
+    run.start(resume)
+    loop, epp = run.loop, method.epochs_per_period
+    last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, loop["epoch"] + stop_after)
+    planned = lambda: min(cfg.epochs, loop["epoch"] + (epp - loop["epoch_in_period"])
+                          + epp * max(0, planned_periods(int(run.labels.max()) + 1, method.eta, run.n_target) - 1))
+    run.bar = bar = progress_bar(progress, total=planned(), initial=loop["epoch"], unit="epoch", desc=f"jule on {cfg.dataset}")
+    run.labels_dev = torch.as_tensor(run.labels, device=run.device)
+    while not loop["finished"] and loop["epoch"] < last_epoch:
+        record = run.train_epoch()
         period_end = loop["epoch_in_period"] == epp or loop["epoch"] == cfg.epochs
         if period_end:  # the clustering step of the next period
-            t1 = time.perf_counter()
-            feats = extract_features(model, images, bs if method.bn_train_features else cfg.eval_batch_size, method.bn_train_features,
-                                     precision, cfg.channels_last)
-            t2 = time.perf_counter()
-            graph = knn_graph(feats, method.K_s, method.a)
-            t3 = time.perf_counter()
-            unit = F.normalize(feats, dim=1)
-            labels, info = cluster_period(graph, unit, labels, n_target, **cargs)
-            if loop["epoch"] == cfg.epochs and labels.max() + 1 > n_target:  # epoch cap: keep merging on these features, no more training
-                loop["capped"] = True
-                while labels.max() + 1 > n_target:
-                    labels, more = cluster_period(graph, unit, labels, n_target, **cargs)
-                    for k in ("isolated_merged", "merges", "fallback_merges"): info[k] += more[k]
-            del graph, unit, feats
-            loop["features_s"] += t2 - t1; loop["knn_graph_s"] += t3 - t2; loop["merges_s"] += time.perf_counter() - t3
-            period_labels.append(labels)
-            loop["period"] += 1; loop["epoch_in_period"] = 0
-            labels_dev = torch.as_tensor(labels, device=device)
-            dt_c = time.perf_counter() - t1
-            loop["cluster_time_s"] += dt_c
-            record.update(period=loop["period"], n_clusters=int(labels.max()) + 1, **cluster_metrics(truth, labels), cluster_time_s=dt_c,
-                          isolated_merged=info["isolated_merged"], fallback_merges=info["fallback_merges"])
-            if labels.max() + 1 <= n_target: finish(record)
+            run.cluster(record)
             bar.total = planned(); bar.refresh()
-        log.append(record)
+        run.log.append(record)
         if period_end or loop["finished"] or loop["epoch"] == last_epoch or (cfg.checkpoint_every and loop["epoch"] % cfg.checkpoint_every == 0):
-            checkpoint(record)
+            run.checkpoint(record)
         bar.update(1)
         bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "n_clusters", "nmi", "rc_nmi") if k in record}, refresh=True)
     bar.close()
-
-    final = log.records[-1] if loop["finished"] else {}
-    keys = ("nmi", "nmi_geo", "acc", "ari", "n_clusters_used", "largest_cluster_frac")
-    metrics = {f"{p}{k}": final[f"{p}{k}"] for p in ("", "rc_", "kmeans_") for k in keys if f"{p}{k}" in final}
-    train_time = loop["train_time_s"]
-    summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
-                   n_images=n, n_clusters=n_target, epoch=loop["epoch"], periods=loop["period"], complete=loop["finished"], capped=loop["capped"],
-                   arch=arch, input_size=[int(in_channels), int(height), int(width)], eta=method.eta, metrics=metrics,
-                   prediction="metrics: JULE-SF (labels at the end of the recurrent process); rc_*: JULE-RC (agglomeration re-run on the "
-                              "final features); kmeans_*: k-means on the final features",
-                   train_time_s=train_time, cluster_time_s=loop["cluster_time_s"], images_per_s=loop["train_images"] / train_time if train_time else None,
-                   stages={s: loop[s] for s in STAGES}, wall_time_s=time.perf_counter() - t_start, precision=precision)
-    notes = [f"gamma={method.gamma}" + ("" if method.gamma == 2 or method.anchor_only_grad else
-             ": autograd matches JULE.torch's hand-written triplet gradient only at gamma=2 (METHODS.md §5.9 item 3)"),
-             "sparse kNN graph; " + ("exact incremental AGDL updates" if method.exact_update else "JULE.torch's additive affinity update"),
-             ("upper-triangular partial neighbour lists for the K_c term (JULE.torch)" if method.triangular_lists else
-              "every cluster ranks all its neighbours for the K_c term (JULE.torch: upper-triangular partial lists, METHODS.md §5.8 item 6)")]
-    write_json(out_dir/"provenance.json", dict(**provenance(device), config=cfg.to_dict(), seed=cfg.seed, precision=precision,
-                                               epochs_done=loop["epoch"], wall_time_s=summary["wall_time_s"], images_per_s=summary["images_per_s"],
-                                               input_size=summary["input_size"], arch=arch, data_size=list(data.images.shape[1:]), notes=notes))
-    if loop["finished"]: write_json(out_dir/"metrics.json", summary)
-    return summary
-
+    return run.summary(t_start)

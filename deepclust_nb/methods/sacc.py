@@ -10,59 +10,13 @@ from torch import nn, Tensor
 from ..core import RunConfig, ConfigError, check_choice
 from ..augment import (random_resized_crop, color_jitter, random_grayscale, gaussian_blur, hflip, rand_augment,
                                   normalize, test_view, IMAGENET_MEAN, IMAGENET_STD, IMAGENET_GRAY_MEAN, IMAGENET_GRAY_STD)
-from ..losses import nt_xent, cluster_loss
+from ..losses import OBJECTIVES, sacc_loss, sacc_instance_loss, sacc_stl10_loss
 from ..engine import register_method
 from ..distributed import global_batch
 from .cc import CC, PAPER, DIGITS, FAST
 
 # %% auto #0
-__all__ = ['OBJECTIVES', 'NORMALIZATIONS', 'PAPER_SACC', 'DIGITS_SACC', 'sacc_loss', 'sacc_instance_loss', 'sacc_stl10_loss',
-           'imagenet_normalize', 'sacc_strong_view', 'SACC']
-
-# %% ../../nbs/13_sacc.ipynb #20df563a
-def sacc_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
-              z_b:Tensor, # (N, d) instance embeddings of weak view b
-              z_s:Tensor, # (N, d) instance embeddings of the strong view s
-              p_a:Tensor, # (N, K) cluster probabilities of weak view a
-              p_b:Tensor, # (N, K) cluster probabilities of weak view b
-              p_s:Tensor, # (N, K) cluster probabilities of the strong view s
-              tau_i:float=0.5, # tau_I of the instance NT-Xent
-              tau_c:float=1.0, # tau_C of the cluster-column NT-Xent
-              sigma:float=1.0, # weight of the cluster level (SACC: 1; 0.5 for CIFAR-100)
-              entropy_weight:float=1.0, # weight of log K - H(P) per view inside each cluster pair (CC: 1)
-             ) -> dict[str, Tensor]:
-    "SACC's loss: instance contrast on the (a,b) and (b,s) pairs plus sigma times cluster contrast on the (a,b), (a,s) and (b,s) pairs."
-    instance = nt_xent(z_a, z_b, tau_i) + nt_xent(z_b, z_s, tau_i)
-    cluster = sum(cluster_loss(p, q, tau_c, entropy_weight) for p, q in ((p_a, p_b), (p_a, p_s), (p_b, p_s)))
-    return {"loss": instance + sigma * cluster, "instance": instance, "cluster": cluster}
-
-# %% ../../nbs/13_sacc.ipynb #f993bd86
-OBJECTIVES = ("standard", "stl10")   # SACC's loss in train.py (every dataset but STL-10) and in train_STL10.py
-
-def sacc_instance_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
-                       z_b:Tensor, # (N, d) instance embeddings of weak view b
-                       z_s:Tensor, # (N, d) instance embeddings of the strong view s
-                       tau_i:float=0.5, # tau_I of the instance NT-Xent
-                       objective:str="standard", # "standard": pairs (a,b), (b,s); "stl10": pairs (a,b), (a,s)
-                      ) -> Tensor:
-    "SACC's instance level: NT-Xent on (a,b) and (b,s) (train.py), or on (a,b) and (a,s) (train_STL10.py, its unlabelled pass included)."
-    partner_of_s = z_b if check_choice("objective", objective, OBJECTIVES) == "standard" else z_a
-    return nt_xent(z_a, z_b, tau_i) + nt_xent(partner_of_s, z_s, tau_i)
-
-def sacc_stl10_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
-                    z_b:Tensor, # (N, d) instance embeddings of weak view b
-                    z_s:Tensor, # (N, d) instance embeddings of the strong view s
-                    p_a:Tensor, # (N, K) cluster probabilities of weak view a
-                    p_b:Tensor, # (N, K) cluster probabilities of weak view b
-                    p_s:Tensor, # (N, K) cluster probabilities of the strong view s
-                    tau_i:float=0.5, # tau_I of the instance NT-Xent
-                    tau_c:float=1.0, # tau_C of the cluster-column NT-Xent
-                    entropy_weight:float=1.0, # weight of log K - H(P) per view inside each cluster pair (CC: 1)
-                   ) -> dict[str, Tensor]:
-    "SACC's STL-10 loss (train_STL10.py): instance and cluster contrast on the pairs (a,b) and (a,s), both levels weighted 1 (no sigma)."
-    instance = sacc_instance_loss(z_a, z_b, z_s, tau_i, "stl10")
-    cluster = cluster_loss(p_a, p_b, tau_c, entropy_weight) + cluster_loss(p_a, p_s, tau_c, entropy_weight)
-    return {"loss": instance + cluster, "instance": instance, "cluster": cluster}
+__all__ = ['NORMALIZATIONS', 'PAPER_SACC', 'DIGITS_SACC', 'imagenet_normalize', 'sacc_strong_view', 'SACC']
 
 # %% ../../nbs/13_sacc.ipynb #130a8338
 NORMALIZATIONS = ("strong", "all", "none")   # which inputs are ImageNet-normalised: SACC's code ("strong" only), or the two fixed variants
