@@ -180,11 +180,12 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 def _cmd_docs(args) -> int:
-    from deepclust_nb.docs import build_site, DocsError   # nbdev and the renderers are development dependencies: imported only here
-    try: site = build_site(args.out, n_workers=args.workers)
-    except DocsError as e: raise ConfigError(str(e)) from None
-    print(f"open {site/'index.html'} in a browser")
-    return 0
+    "Run the checkout's docs builder, `tools/build_docs.py` (a development tool: it is not part of the installed package)."
+    here = Path.cwd().resolve()
+    script = next((d/"tools"/"build_docs.py" for d in (here, *here.parents) if (d/"tools"/"build_docs.py").is_file()), None)
+    if script is None: raise ConfigError("`deepclust docs` builds the docs of a checkout: run it inside one (tools/build_docs.py not found)")
+    import subprocess
+    return subprocess.call([sys.executable, str(script), args.out] + ([f"--workers={args.workers}"] if args.workers is not None else []))
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `deepclust` console command."

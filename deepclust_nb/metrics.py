@@ -13,10 +13,10 @@ from scipy.optimize import linear_sum_assignment
 from .core import ConfigError, check_choice
 
 # %% auto #0
-__all__ = ['NMI_AVERAGES', 'contingency', 'nmi', 'acc', 'ari', 'confusion', 'cluster_metrics', 'kmeans']
+__all__ = ['NMI_AVERAGES', 'as_ids', 'check_pair', 'contingency', 'nmi', 'acc', 'ari', 'confusion', 'cluster_metrics', 'kmeans']
 
 # %% ../nbs/01_metrics.ipynb #1f26f6cd
-def _as_ids(x, name:str) -> np.ndarray:
+def as_ids(x, name:str) -> np.ndarray:
     "A 1-D NumPy array of integer ids from a list, array or tensor."
     if isinstance(x, torch.Tensor): x = x.detach().cpu().numpy()
     x = np.asarray(x)
@@ -25,8 +25,8 @@ def _as_ids(x, name:str) -> np.ndarray:
     if x.dtype.kind not in "biu": raise ConfigError(f"{name} must hold integer ids, got dtype {x.dtype}")
     return x
 
-def _check_pair(labels, pred) -> tuple[np.ndarray, np.ndarray]:
-    y, c = _as_ids(labels, "labels"), _as_ids(pred, "pred")
+def check_pair(labels, pred) -> tuple[np.ndarray, np.ndarray]:
+    y, c = as_ids(labels, "labels"), as_ids(pred, "pred")
     if len(y) != len(c): raise ConfigError(f"labels and pred must have the same length, got {len(y)} and {len(c)}")
     if len(y) == 0: raise ConfigError("labels and pred are empty; clustering metrics need at least one sample")
     return y, c
@@ -35,7 +35,7 @@ def contingency(labels, # (n,) ground-truth class ids
                 pred, # (n,) predicted cluster ids
                ) -> np.ndarray:
     "The (n_classes, n_clusters) table of counts $n_{ij}$ over the ids that occur, in sorted id order."
-    y, c = _check_pair(labels, pred)
+    y, c = check_pair(labels, pred)
     _, yi = np.unique(y, return_inverse=True)
     _, ci = np.unique(c, return_inverse=True)
     n_classes, n_clusters = int(yi.max()) + 1, int(ci.max()) + 1
@@ -105,7 +105,7 @@ def confusion(labels, # (n,) ground-truth class ids, non-negative
               n_clusters:int|None=None, # number of columns (default: largest cluster id + 1)
              ) -> np.ndarray:
     "Counts indexed by class id (rows) and cluster id (columns), including ids that do not occur."
-    y, c = _check_pair(labels, pred)
+    y, c = check_pair(labels, pred)
     def size(ids, given, arg, what):
         if ids.min() < 0: raise ConfigError(f"confusion needs non-negative {what} ids, got {int(ids.min())}")
         need = int(ids.max()) + 1

@@ -16,7 +16,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 # the longest tests first: pytest-xdist hands tests out in collection order, and a long test started last would be the suite's tail
 # (with --dist worksteal, set in pyproject.toml, the other worker takes the short tests queued behind a long one)
-LONGEST_FIRST = ("test_pipeline.py", "test_faults.py::test_killed", "test_docs.py", "20_report", "test_distributed.py", "tutorials", "02_data")
+LONGEST_FIRST = ("test_pipeline.py", "test_faults.py::test_killed", "test_docs.py", "_report_", "test_distributed.py", "tutorials", "02_data")
 
 def pytest_collection_modifyitems(items):
     def rank(item):

@@ -1,4 +1,4 @@
-"""The docs site as a person sees it: built offline with the documented command (`python -m deepclust_nb.docs`), served on localhost and
+"""The docs site as a person sees it: built offline with the documented command (`python tools/build_docs.py`), served on localhost and
 opened page by page in headless Chromium (Debian's chromium and chromium-driver; `.ci/setup` installs them when it runs as root).
 
 Every page must load without a Python traceback, every internal link must reach a page or file of the site (and its #heading), every image must
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 import pytest
-from conftest import REPO
+from conftest import REPO, BIN
 
 ARTIFACTS = Path(os.environ.get("DEEPCLUST_TEST_ARTIFACTS", REPO/"test-artifacts"))/"docs"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
@@ -93,11 +93,16 @@ def full_page_screenshot(driver, path:Path) -> Path:
     driver.set_window_size(1280, 900)
     return path
 
+def test_builder_notebook():
+    "The builder's own tests: its notebook (tools/build_docs.ipynb, outside nbs/ and so not run by tests/test_notebooks.py) runs top to bottom."
+    r = subprocess.run([str(BIN/"nbdev_test"), "--path", "build_docs.ipynb", "--do_print"], cwd=REPO/"tools", capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"tools/build_docs.ipynb failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+
 @needs_chromium
 def test_docs_site_in_chromium(tmp_path):
     "One test, not several: under pytest-xdist a shared fixture would build the site once per worker."
     site = tmp_path/"site"
-    r = subprocess.run([sys.executable, "-m", "deepclust_nb.docs", str(site)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    r = subprocess.run([sys.executable, "tools/build_docs.py", str(site)], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"the docs build failed:\n{r.stdout[-5000:]}\n{r.stderr[-5000:]}"
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     notebooks = [p for p in (REPO/"nbs").rglob("*.ipynb") if not {"pipeline", "benchmarks"} & set(p.relative_to(REPO/"nbs").parts)

@@ -18,3 +18,17 @@ def test_export_changes_nothing(tmp_path):
     assert sorted(before) == sorted(after), f"exported modules differ: {sorted(set(before) ^ set(after))}"
     changed = [str(k) for k in before if not filecmp.cmp(before[k], after[k], shallow=False)]
     assert not changed, f"these modules differ from the export of their notebooks (edit the notebook, then nbdev_export): {changed}"
+
+def test_tools_are_the_export_of_their_notebooks(tmp_path):
+    "The development tools outside the package (tools/build_docs.py) are the export of their notebooks in tools/, by the documented command."
+    shutil.copy(REPO/"settings.ini", tmp_path)
+    (tmp_path/"tools").mkdir()
+    notebooks = sorted((REPO/"tools").glob("*.ipynb"))
+    assert notebooks
+    for nb in notebooks:
+        shutil.copy(nb, tmp_path/"tools")
+        r = subprocess.run([str(BIN/"python"), "-c", f"from nbdev.export import nb_export; nb_export('tools/{nb.name}', 'tools')"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        script = nb.with_suffix(".py")
+        assert filecmp.cmp(script, tmp_path/"tools"/script.name, shallow=False), f"{script.relative_to(REPO)} differs from the export of {nb.name}"
