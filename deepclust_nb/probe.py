@@ -45,7 +45,7 @@ def pair_cosine(a:Tensor, # (n, d) one row per item in view a
 
 class Probe:
     "A fixed batch of training images with two augmented views drawn once: logs pair similarities (CC's Fig. 3) and saves feature snapshots (Fig. 4)."
-    def __init__(self, method:Method, # the run's method
+    def __init__(self, method, # the run's method (an `engine.Method`; not annotated: the engine imports this module)
                  images:Tensor, # (N, C, H, W) uint8 training images, on the device
                  labels:Tensor, # (N,) true classes (only saved, for the figures' NMI)
                  cfg:RunConfig, # the run
