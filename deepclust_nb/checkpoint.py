@@ -4,14 +4,14 @@
 
 # %% ../nbs/06a_checkpoint.ipynb #3b7e0c13
 from __future__ import annotations
-import json, os, pickle, random
+import os, pickle, random
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .core import atomic_write, file_hash, write_json
+from .core import atomic_write, file_hash, read_json, write_json
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'CheckpointError', 'rng_state', 'set_rng_state', 'save_checkpoint', 'recover_checkpoint',
@@ -72,7 +72,7 @@ def recover_checkpoint(path:str|Path, # checkpoint file
     path = Path(path); staged, side = _staged(path), path.with_suffix(".json")
     for tmp in path.parent.glob(f".{path.name}*.tmp"): tmp.unlink(missing_ok=True)   # atomic_write's temporaries of a killed write
     if not staged.exists(): return
-    meta = _read_sidecar(side)
+    meta = read_json(side)
     if meta and staged.stat().st_size == meta.get("size") and file_hash(staged) == meta.get("sha256"): os.replace(staged, path)
     else: staged.unlink()
 
@@ -82,10 +82,6 @@ def remove_checkpoint(path:str|Path, # checkpoint file
     path = Path(path)
     for p in (path, path.with_suffix(".json"), _staged(path), *path.parent.glob(f".{path.name}*.tmp")): p.unlink(missing_ok=True)
 
-def _read_sidecar(side:Path) -> dict|None:
-    try: return json.loads(side.read_text())
-    except (OSError, ValueError): return None
-
 def load_checkpoint(path:str|Path, # checkpoint file
                     identity:dict|None=None, # expected identity; None skips the check
                     map_location="cpu",
@@ -94,7 +90,7 @@ def load_checkpoint(path:str|Path, # checkpoint file
     path = Path(path); side = path.with_suffix(".json")
     recover_checkpoint(path)
     if not path.is_file(): raise CheckpointError(f"no checkpoint at {path}")
-    if (meta := _read_sidecar(side)) is None:
+    if (meta := read_json(side)) is None:
         raise CheckpointError(f"checkpoint {path} has no readable sidecar {side.name}, so it cannot be verified; delete both to start over")
     size, digest = path.stat().st_size, file_hash(path)
     if size != meta["size"] or digest != meta["sha256"]:

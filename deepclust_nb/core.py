@@ -14,7 +14,7 @@ import torch
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'ConfigError', 'check_choice', 'set_seed', 'get_device', 'RunConfig', 'project_root', 'data_dir',
-           'atomic_write', 'file_hash', 'write_json', 'provenance']
+           'atomic_write', 'file_hash', 'write_json', 'read_json', 'provenance']
 
 # %% ../nbs/00_core.ipynb #749bdb1c
 class ConfigError(ValueError):
@@ -213,6 +213,12 @@ def write_json(path:str|Path, # target file
               ) -> None:
     "Write `obj` as indented JSON, atomically."
     with atomic_write(path, "w") as f: json.dump(obj, f, indent=2, sort_keys=False, default=str); f.write("\n")
+
+def read_json(path:str|Path, # a JSON file
+             ) -> Any:
+    "The JSON value in `path`, or None when the file is missing or is not valid JSON."
+    try: return json.loads(Path(path).read_text())
+    except (OSError, ValueError): return None
 
 # %% ../nbs/00_core.ipynb #92daa7df
 def _git(*args) -> str|None:

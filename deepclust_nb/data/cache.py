@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core import ConfigError, data_dir, atomic_write, file_hash, write_json
+from ..core import ConfigError, data_dir, atomic_write, file_hash, read_json, write_json
 from .core import CacheCorruptError, DatasetError, DatasetSpec, DatasetWarning, ImageDataset, array_sha256, get_spec
-from .downloads import REMOTE_FILES, download, _raw_sidecar, _read_json
+from .downloads import REMOTE_FILES, download, _raw_sidecar
 
 # %% auto #0
 __all__ = ['CACHE_FORMAT', 'LOCAL_MD5_LIMIT', 'cache_paths', 'local_dirs', 'fetch', 'load']
@@ -48,7 +48,7 @@ def _fix_hint(name:str) -> str:
 def _read_cache(name:str, root:str|Path|None=None, check_only:bool=False) -> ImageDataset | None:
     "Read a prepared cache after checking its size and sha256 against the sidecar; `CacheCorruptError` on any mismatch."
     cache, side = cache_paths(name, root)
-    info = _read_json(side)
+    info = read_json(side)
     if info is None or "cache_sha256" not in info:
         raise CacheCorruptError(f"the sidecar {side} of the prepared {name} cache is missing or unreadable; {_fix_hint(name)}")
     try: data = cache.read_bytes()
@@ -121,7 +121,7 @@ def fetch(name:str, # registry name (see `list_datasets()`)
     src = _source_path(source, name)
     if src is None: src = next((d.resolve() for d in local_dirs(name, root) if d.exists()), None)  # the user's drop-in copy (data.dvc)
     cache, side = cache_paths(name, root)
-    info = _read_json(side)
+    info = read_json(side)
     if not force and info is not None and info.get("format") == CACHE_FORMAT and cache.exists() and _same_source(info, src):
         try:
             _read_cache(name, root, check_only=True)
@@ -135,7 +135,7 @@ def fetch(name:str, # registry name (see `list_datasets()`)
     elif spec.downloads:
         raw = root/"raw"
         files = [download(REMOTE_FILES[f], raw, name) for f in spec.downloads]
-        origin = dict(kind="download", path=None, files={p.name: _read_json(_raw_sidecar(p)) for p in files})
+        origin = dict(kind="download", path=None, files={p.name: read_json(_raw_sidecar(p)) for p in files})
         ds = _build(spec, raw)
     else:
         origin = dict(kind="bundled", path=None)
@@ -152,7 +152,7 @@ def load(name:str, # registry name (see `list_datasets()`)
     get_spec(name)
     src = _source_path(source, name)
     cache, side = cache_paths(name, root)
-    info = _read_json(side)
+    info = read_json(side)
     if not cache.exists() or info is None or info.get("format") != CACHE_FORMAT or not _same_source(info, src):
         fetch(name, src, root=root)
     return _read_cache(name, root)

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ..core import ConfigError, check_choice, atomic_write, file_hash, write_json
+from ..core import ConfigError, check_choice, atomic_write, file_hash, read_json, write_json
 from .core import DatasetError, DownloadError, ChecksumError, DatasetWarning
 
 # %% auto #0
@@ -67,11 +67,6 @@ DOWNLOAD_TIMEOUT = 15.0  # seconds a socket may stall before a mirror is given u
 _USER_AGENT = "Mozilla/5.0 (compatible; deepclust_nb dataset fetcher)"  # some hosts refuse Python-urllib's default agent
 
 # %% ../../nbs/02b_downloads.ipynb #099361b5
-def _read_json(path:Path) -> dict | None:
-    "The JSON object in `path`, or None if it is missing or unreadable."
-    try: return json.loads(Path(path).read_text())
-    except (OSError, ValueError): return None
-
 def _raw_sidecar(path:Path) -> Path: return path.with_name(path.name + ".json")
 
 def _manual_hint(rf:RemoteFile, dataset:str) -> str:
@@ -86,7 +81,7 @@ def _raw_file_ok(path:Path, rf:RemoteFile) -> bool:
     if rf.md5:
         algo, expected, how = "md5", rf.md5, "published"
     else:
-        rec = _read_json(side) or {}
+        rec = read_json(side) or {}
         if "sha256" not in rec:
             sha = file_hash(path)
             write_json(side, dict(file=path.name, url=None, md5=None, sha256=sha, bytes=path.stat().st_size, recorded=time.strftime("%Y-%m-%dT%H:%M:%S%z")))

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..core import atomic_write, check_choice, write_json
+from ..core import atomic_write, check_choice, read_json, write_json
 from ..published import PUBLISHED, PAPERS, PUBLISHED_COSTS, DATASET_NAMES, Published
-from .runs import _read_json, profile_rank
+from .runs import profile_rank
 from .paper_figures import FIGURE_KINDS, cc_fig4_reference, figure_caption, figure_kind
 from .tables import (DATA_NOTES, FULL_COLUMNS, JULE_NMI_COLUMNS, METHOD_NOTES, OTHER_COLUMNS, RUN_COLUMNS, SWITCH_COLUMNS,
                                         _as_published, _fmt, _pm, comparison_table, format_duration, jule_nmi_rows, latex_table, markdown_table,
@@ -51,7 +51,7 @@ def write_reliability(out_dir:str|Path, # the report folder
 
 def _reliability_section(out_dir:Path) -> list[str]:
     "README lines summarising reports/reliability.json (written by the test suite, not by the pipeline), if it exists."
-    r = _read_json(out_dir/"reliability.json")
+    r = read_json(out_dir/"reliability.json")
     if not r: return []
     t = r["totals"]
     return ["## Reliability", "", f"The fault-injection suite's last run (commit `{str(r.get('git_commit'))[:10]}`): "

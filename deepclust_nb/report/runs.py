@@ -15,7 +15,7 @@ from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.metrics import adjusted_mutual_info_score
 from sklearn.neighbors import kneighbors_graph
 
-from ..core import ConfigError, check_choice, write_json
+from ..core import ConfigError, check_choice, read_json, write_json
 from ..metrics import cluster_metrics, confusion
 from ..data import ImageDataset
 
@@ -55,15 +55,11 @@ def find_runs(root:str|Path="reports/runs", # folder holding one sub-folder per 
     if not root.is_dir(): raise ConfigError(f"no run folder {root}; the train stage writes one sub-folder per run there")
     return sorted(d for d in root.iterdir() if (d/"metrics.json").is_file() and ((d/"predictions.npz").is_file() or (d/"eval.json").is_file()))
 
-def _read_json(path:Path) -> dict|list|None:
-    try: return json.loads(Path(path).read_text())
-    except (OSError, ValueError): return None
-
 def run_info(run_dir:str|Path, # a run folder
             ) -> dict:
     "Who made the run (its run.json): key, profile, method, dataset, preset, seed, tag ('' for our defaults) and args; without run.json, an older run of the `default` profile."
     run_dir = Path(run_dir)
-    info = _read_json(run_dir/"run.json")
+    info = read_json(run_dir/"run.json")
     info = info if isinstance(info, dict) else {}
     return dict(key=info.get("key") or run_dir.name, profile=info.get("profile") or "default", method=info.get("method"), dataset=info.get("dataset"),
                 preset=info.get("preset"), seed=info["seed"] if isinstance(info.get("seed"), int) else None, tag=info.get("tag") or "",
@@ -73,7 +69,7 @@ def read_history(run_dir:str|Path, # a run folder
                 ) -> list[dict]:
     "The run's per-epoch (JULE: per-period) records: history.json, else metrics.jsonl, else []."
     run_dir = Path(run_dir)
-    hist = _read_json(run_dir/"history.json")
+    hist = read_json(run_dir/"history.json")
     if isinstance(hist, list): return hist
     records = []
     if (run_dir/"metrics.jsonl").is_file():
@@ -113,7 +109,7 @@ def evaluate_run(run_dir:str|Path, # a finished run folder
     run_dir = Path(run_dir)
     missing = [f for f in ("metrics.json", "predictions.npz") if not (run_dir/f).is_file()]
     if missing: raise ConfigError(f"{run_dir} is not a finished run: {', '.join(missing)} missing (a run writes them after its last epoch)")
-    summary, prov = _read_json(run_dir/"metrics.json") or {}, _read_json(run_dir/"provenance.json") or {}
+    summary, prov = read_json(run_dir/"metrics.json") or {}, read_json(run_dir/"provenance.json") or {}
     info = run_info(run_dir)
     arrays = load_predictions(run_dir)
     labels, pred = arrays["labels"], arrays["pred"]
@@ -145,12 +141,12 @@ def read_eval(run_dir:str|Path, # a finished run folder
              ) -> dict:
     "The run's evaluation: its eval.json (the evaluate stage's), else `evaluate_run`; with profile and tag, and the benchmark's wall time, peak memory and stage times if it has one."
     run_dir = Path(run_dir)
-    ev = _read_json(run_dir/"eval.json")
+    ev = read_json(run_dir/"eval.json")
     if not isinstance(ev, dict) or not isinstance(ev.get("metrics"), dict): ev = evaluate_run(run_dir)
     info = run_info(run_dir)
     ev = {**ev, "profile": ev.get("profile") or info["profile"], "tag": ev.get("tag") or info["tag"], "cost": dict(ev.get("cost") or {})}
     bench_path = (Path(benchmarks) if benchmarks is not None else run_dir.parent.parent/"benchmarks")/f"{run_dir.name}.json"
-    bench = _read_json(bench_path)
+    bench = read_json(bench_path)
     if isinstance(bench, dict):
         peak = bench.get("peak_rss_gib")
         if peak is None and isinstance(bench.get("peak_rss_bytes"), (int, float)): peak = bench["peak_rss_bytes"] / 2**30
@@ -229,7 +225,7 @@ def run_other_algorithms(run_dir:str|Path, # a finished run folder with features
     arrays = load_predictions(run_dir)
     if "features" not in arrays: raise ConfigError(f"{run_dir/'predictions.npz'} has no features to cluster")
     y = arrays["labels"]
-    summary, prov = _read_json(run_dir/"metrics.json") or {}, _read_json(run_dir/"provenance.json") or {}
+    summary, prov = read_json(run_dir/"metrics.json") or {}, read_json(run_dir/"provenance.json") or {}
     info = run_info(run_dir)
     seed = info["seed"] if info["seed"] is not None else (_seed(run_dir, prov) or 0)
     k = int(summary.get("n_clusters") or len(np.unique(y)))
