@@ -15,8 +15,8 @@ from torch import nn, Tensor
 from .core import RunConfig, ConfigError, PRECISIONS, check_choice, get_device, provenance, write_json, atomic_write
 from .data import ImageDataset, load as load_dataset
 from .models import BACKBONES, check_input_size
-from .engine import Method, METHODS, MetricsLog, build_training, list_methods, make_method, fit, evaluate_checkpoint
-from .models import to_channels_last
+from .engine import Method, METHODS, MetricsLog, list_methods, make_method, fit, evaluate_checkpoint
+from .harness import build_training, train_step
 from .paper_views import PAPER_VIEWS, DEFAULT_PAPER_VIEWS, PREFETCH_FACTOR, paper_loader, measure_transform_rate
 
 # %% auto #0
@@ -138,13 +138,7 @@ class Trainer:
 
     def step(self, views:tuple[Tensor, ...]) -> Tensor:
         "One optimisation step on `views`, as the engine's loop runs it; returns the loss without reading it on the host."
-        views = tuple(to_channels_last(v, self.cfg.channels_last) for v in views)   # the engine's layout of the views
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            loss = self.method.loss(self.step_model, views, self.cfg)["loss"]
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return loss.detach()
+        return train_step(self.method.loss, self.step_model, self.optimizer, views, self.cfg, self.device.type, self.precision)["loss"].detach()
 
 def make_trainer(cfg:RunConfig, # the run
                  in_channels:int=3, # image channels

@@ -14,7 +14,8 @@ from fastcore.docments import docments
 from .core import RunConfig, ConfigError, write_json
 from .pipeline import PROFILES, expand_profile, write_params, read_params, check_params, write_run_configs
 from . import data as dc_data
-from .engine import fit, evaluate_checkpoint, list_methods, make_method, CheckpointError, NonFiniteLossError, METHODS
+from .engine import fit, evaluate_checkpoint, list_methods, make_method, CheckpointError, METHODS
+from .harness import NonFiniteLossError
 from .distributed import is_main, world_size
 from .bench import BenchSettings, SMOKE, run_bench, bench_table
 

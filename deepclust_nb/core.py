@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #13e5a18f
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, json, os, platform, random, socket, subprocess, sys, tempfile, time
+import contextlib, dataclasses, hashlib, json, os, platform, random, socket, subprocess, tempfile, time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator

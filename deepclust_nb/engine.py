@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_engine.ipynb #6013b402
 from __future__ import annotations
-import copy, dataclasses, importlib, json, os, pkgutil, random, tempfile, time
+import copy, dataclasses, importlib, pkgutil, tempfile, time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -12,26 +12,21 @@ from typing import Callable, ClassVar
 import numpy as np
 import torch
 from torch import nn, Tensor
-from tqdm import tqdm as text_tqdm
-from tqdm.auto import tqdm as auto_tqdm
 
-from .core import (RunConfig, ConfigError, atomic_write, check_choice, file_hash, provenance, set_seed,
-                               write_json)
+from .core import RunConfig, ConfigError, atomic_write, check_choice
 from .data import ImageDataset, load as load_dataset
 from .augment import test_view
 from .metrics import cluster_metrics, kmeans
 from .models import BACKBONES, check_input_size, to_channels_last
-from .distributed import (process_group, world_size, rank, is_main, job_info, rank_slice, seed_rank, on_main,
-                                      all_gather_object, data_parallel, sync_batchnorm)
-from .checkpoint import (CheckpointError, rng_state, set_rng_state, save_checkpoint, recover_checkpoint, remove_checkpoint,
-                                     load_checkpoint, check_identity)
-from .probe import PROBE_FILE, Probe
+from .distributed import process_group, is_main, rank_slice, on_main, data_parallel
+from .checkpoint import CheckpointError, load_checkpoint, check_identity
+from .harness import (MetricsLog, Run, run_identity, start_run, resume_run, save_run, train_step, run_summary, write_outcome,
+                                  progress_bar)
+from .probe import Probe
 
 # %% auto #0
-__all__ = ['METHODS', 'RESUMABLE_CHANGES', 'Method', 'register_method', 'list_methods', 'make_method', 'run_identity',
-           'embed_dataset', 'predict', 'evaluate', 'save_predictions', 'MetricsLog', 'NonFiniteLossError',
-           'config_changes', 'training_eval_set', 'resume_or_start', 'progress_bar', 'build_training', 'fit',
-           'evaluate_checkpoint']
+__all__ = ['METHODS', 'Method', 'register_method', 'list_methods', 'make_method', 'embed_dataset', 'predict', 'evaluate',
+           'save_predictions', 'training_eval_set', 'fit', 'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -119,12 +114,6 @@ def make_method(name:str, # registered method name
         raise ConfigError(f"unknown argument {', '.join(map(repr, unknown))} for method {name!r}; accepted: {', '.join(accepted) or '(none)'}")
     return cls(**args)
 
-# %% ../nbs/06_engine.ipynb #7d41c2a1
-def run_identity(cfg:RunConfig, in_channels:int, n_clusters:int) -> dict:
-    "What a checkpoint must match to be loaded into a run."
-    return dict(method=cfg.method, backbone=cfg.backbone, stem=cfg.stem, dataset=cfg.dataset,
-                n_clusters=int(n_clusters), in_channels=int(in_channels), image_size=cfg.image_size)
-
 # %% ../nbs/06_engine.ipynb #6ffb52af
 @torch.no_grad()
 def embed_dataset(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, precision:str="fp32",
@@ -170,35 +159,7 @@ def save_predictions(path:str|Path, # target .npz
     arrays = {k: (v.astype(np.float16) if k in ("features", "probs") else v) for k, v in predictions.items()}
     with atomic_write(path) as f: np.savez_compressed(f, labels=labels, **arrays)
 
-# %% ../nbs/06_engine.ipynb #e020fdc8
-class MetricsLog:
-    "Per-epoch records in `metrics.jsonl` (appended) and `history.json` (for DVC plots)."
-    def __init__(self, out_dir:Path):
-        self.path, self.plot_path = Path(out_dir)/"metrics.jsonl", Path(out_dir)/"history.json"
-        self.records: list[dict] = []
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try: self.records.append(json.loads(line))
-                except json.JSONDecodeError: break  # a line cut by a kill: everything after it is dropped
-    def truncate(self, epoch:int) -> None:
-        "Keep only the records of epochs <= `epoch` (used on resume)."
-        self.records = [r for r in self.records if r["epoch"] <= epoch]
-        with atomic_write(self.path, "w") as f: f.writelines(json.dumps(r) + "\n" for r in self.records)
-        write_json(self.plot_path, self.records)
-    def append(self, record:dict) -> None:
-        self.records.append(record)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n"); f.flush(); os.fsync(f.fileno())
-        write_json(self.plot_path, self.records)
-
 # %% ../nbs/06_engine.ipynb #ad00da6d
-class NonFiniteLossError(RuntimeError):
-    "The loss became NaN or infinite."
-
-#: config fields that may change between a checkpoint and its resumption (they do not change the science)
-RESUMABLE_CHANGES = ("epochs", "eval_every", "eval_subset", "checkpoint_every", "eval_batch_size", "device", "compile", "probe_every",
-                     "probe_epochs")
-
 def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
     if cfg.batch_size > len(data):
         raise ConfigError(f"batch_size {cfg.batch_size} is larger than dataset {cfg.dataset!r} ({len(data)} images); use at most {len(data)}")
@@ -224,13 +185,6 @@ def _pre_pass_data(cfg:RunConfig, method:Method, data:ImageDataset, given:ImageD
                           f"{data.images.shape[1]}; both feed the same network")
     return pre
 
-def config_changes(saved:dict, # the config stored in a checkpoint
-                   cfg:RunConfig, # this run's config
-                  ) -> dict[str, tuple]:
-    "Fields (outside RESUMABLE_CHANGES) whose value differs between a checkpoint's config and `cfg`, as (saved, now); a field the checkpoint predates counts as its default."
-    saved = {**RunConfig().to_dict(), **saved}
-    return {k: (saved[k], v) for k, v in cfg.to_dict().items() if k not in RESUMABLE_CHANGES and saved[k] != v}
-
 def _writable_dir(out_dir:str|Path) -> Path:
     "Create `out_dir` and prove it takes a file (os.access says yes to root even on a read-only folder), or raise a ConfigError."
     out_dir = Path(out_dir)
@@ -250,80 +204,7 @@ def training_eval_set(data:ImageDataset, # the training set
     idx = torch.randperm(len(data), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.eval_subset].sort().values
     return data.subset(idx), images[idx.to(images.device)]
 
-def resume_or_start(ckpt_path:Path, # the run's checkpoint file
-                    identity:dict, # `run_identity` of this run
-                    cfg:RunConfig, # this run's config
-                    log:MetricsLog, # the run's metrics log, truncated to the checkpoint's epoch (or emptied)
-                    resume:bool, # False: always start over
-                   ) -> dict|None:
-    "The checkpoint state to resume from, checked against this run, or None for a fresh start (stale files removed); rank 0 decides."
-    if resume: recover_checkpoint(ckpt_path)   # a save a kill interrupted is finished or undone first
-    if not (resume and ckpt_path.exists()):
-        log.truncate(-1)  # a fresh run starts a fresh log
-        remove_checkpoint(ckpt_path)
-        return None
-    state = load_checkpoint(ckpt_path, identity)
-    if changed := config_changes(state["config"], cfg):
-        raise CheckpointError(f"cannot resume {ckpt_path}: the config changed ("
-                              + "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
-                              + "); use another output directory or resume=False")
-    if (saved_world := state.get("world_size", 1)) != world_size():
-        raise CheckpointError(f"cannot resume {ckpt_path}: it was written by {saved_world} process(es), this run has {world_size()}; "
-                              f"resume with the same number of processes (each rank's random stream is part of the checkpoint), "
-                              f"or use another output directory")
-    log.truncate(state["epoch"])
-    return state
-
-def progress_bar(progress:bool|str, # True: a widget in notebooks, text elsewhere; "text": always text (papermill stages); False: none
-                 **kwargs, # passed to tqdm
-                ):
-    "The progress bar of a training loop."
-    if progress not in (True, False, "text"): raise ConfigError(f"progress must be True, False or 'text', got {progress!r}")
-    if progress == "text": return text_tqdm(mininterval=5.0, dynamic_ncols=True, **kwargs)   # a line every few seconds in a stage's log
-    return auto_tqdm(disable=not progress, dynamic_ncols=True, **kwargs)
-
-@dataclass
-class _Run:
-    "What the parts of one `fit` share: the run's objects, its data on the device, and how far it has come."
-    cfg: RunConfig
-    method: Method
-    data: ImageDataset
-    pre_data: ImageDataset|None
-    out_dir: Path
-    device: torch.device
-    precision: str
-    n_clusters: int
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    perm_gen: torch.Generator   # the batches' permutations: the same on every rank
-    images: Tensor
-    epoch: int = 0
-    step: int = 0
-    train_time: float = 0.0
-    train_images: int = 0
-
-    @property
-    def ckpt_path(self) -> Path: return self.out_dir/"checkpoint.pt"
-
-def build_training(cfg:RunConfig, method:Method, in_channels:int, n_clusters:int, device:torch.device) -> tuple[nn.Module, torch.optim.Optimizer]:
-    "The model (SyncBatchNorm and channels_last as configured) and its optimizer, from the run's seed: the same initial weights on every rank."
-    set_seed(cfg.seed, cfg.deterministic)
-    model = method.build_model(cfg, in_channels, n_clusters).to(device)
-    if cfg.sync_bn: model = sync_batchnorm(model, device)
-    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-    return model, method.make_optimizer(model, cfg)
-
-def _restore(run:_Run, state:dict|None) -> None:
-    "Continue from a checkpoint's state (weights, optimizer, position, every random stream), or let the method look at the data first."
-    if state is not None:
-        run.model.load_state_dict(state["model"]); run.optimizer.load_state_dict(state["optimizer"])
-        run.epoch, run.step = state["epoch"], state["step"]
-        set_rng_state(state["rng"] if is_main() else state["rng_other_ranks"][rank() - 1]); run.perm_gen.set_state(state["perm_rng"])
-    else:
-        run.method.prepare(run.model, run.images, run.cfg)   # a method's look at the data (CDEC: its centres), on every rank
-        seed_rank(run.cfg.seed)   # independent augmentations on every rank; rank 0 keeps the stream of a single process
-
-def _train_pass(run:_Run, step_model:nn.Module, bar, pass_images:Tensor, loss_fn:Callable, n:int, sync_every:int, where:str="") -> dict[str, Tensor]:
+def _train_pass(run:Run, step_model:nn.Module, bar, pass_images:Tensor, loss_fn:Callable, n:int, sync_every:int, where:str="") -> dict[str, Tensor]:
     "One pass over `pass_images`: `n` full batches of a fresh permutation, an optimizer step on `loss_fn` each; the loss parts summed."
     cfg, shard = run.cfg, rank_slice(run.cfg.batch_size)   # this rank's rows of every global batch
     perm = torch.randperm(len(pass_images), generator=run.perm_gen).to(run.device)
@@ -331,25 +212,18 @@ def _train_pass(run:_Run, step_model:nn.Module, bar, pass_images:Tensor, loss_fn
     first_bad = torch.full((), -1, dtype=torch.long, device=run.device)
     for i in range(n):
         batch = pass_images[perm[i * cfg.batch_size:(i + 1) * cfg.batch_size][shard]]
-        views = tuple(to_channels_last(v, cfg.channels_last) for v in run.method.views(batch, cfg))
-        with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
-            parts = loss_fn(step_model, views, cfg)   # the loss of the global batch, the same on every rank
+        parts = train_step(loss_fn, step_model, run.optimizer, run.method.views(batch, cfg), cfg, run.device.type, run.precision)
         loss = parts["loss"]
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()   # under DDP: gradients averaged over the ranks
-        run.optimizer.step()
         for k, v in parts.items(): sums[k] = sums.get(k, 0) + v.detach().float()
         first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), run.step, first_bad)
         run.step += 1
         bar.update(1)
         if ((i + 1) % sync_every == 0 or i == n - 1) and (bad := int(first_bad)) >= 0:   # every rank sees the same loss, so every rank stops
             bar.close()
-            kept = (f"the last good checkpoint (epoch {json.loads(run.ckpt_path.with_suffix('.json').read_text())['epoch']}) "
-                    f"is kept at {run.ckpt_path}") if run.ckpt_path.exists() else "no checkpoint had been written yet"
-            raise NonFiniteLossError(f"non-finite loss at step {bad} (epoch {run.epoch + 1}{where}); the run is stopped and {kept}")
+            raise run.non_finite(bad, where)
     return sums
 
-def _evaluations(run:_Run, eval_set:tuple, probe) -> dict:
+def _evaluations(run:Run, eval_set:tuple, probe) -> dict:
     "The epoch's evaluation (every image at the last epoch, else the training evaluation set) and probe, where they are due."
     cfg, epoch, out = run.cfg, run.epoch, {}
     if (cfg.eval_every and epoch % cfg.eval_every == 0) or epoch == cfg.epochs:
@@ -360,33 +234,17 @@ def _evaluations(run:_Run, eval_set:tuple, probe) -> dict:
     if cfg.probe_size: out.update(on_main(lambda: probe(run.model, epoch)))   # rank 0 measures (CC's Fig. 3 and 4); every rank gets it
     return out
 
-def _save(run:_Run, identity:dict, record:dict) -> None:
-    "Checkpoint the run with every rank's random streams, for an exact resume."
-    rngs = all_gather_object(rng_state())
-    on_main(lambda: save_checkpoint(run.ckpt_path, dict(
-        identity=identity, config=run.cfg.to_dict(), epoch=run.epoch, step=run.step, world_size=world_size(),
-        model=run.model.state_dict(), optimizer=run.optimizer.state_dict(), rng=rngs[0], rng_other_ranks=rngs[1:],
-        perm_rng=run.perm_gen.get_state(), metrics=record)))
-
-def _finish(run:_Run, log:MetricsLog, wall_time_s:float) -> dict:
+def _finish(run:Run, log:MetricsLog, wall_time_s:float) -> dict:
     "Rank 0 writes provenance, and predictions and final metrics of a complete run; returns the run's summary."
-    cfg, data, pre_data = run.cfg, run.data, run.pre_data
+    cfg, pre_data = run.cfg, run.pre_data
     complete = run.epoch >= cfg.epochs
     evaluated = [r for r in log.records if "nmi" in r]
-    summary = dict(method=cfg.method, method_args=run.method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
-                   n_images=len(data), n_clusters=run.n_clusters, epoch=run.epoch, complete=complete,
-                   **({} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant, n_images=len(pre_data)))),
-                   metrics={k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s") and not k.startswith("probe_")} if evaluated else {},
-                   train_time_s=run.train_time, images_per_s=run.train_images / run.train_time if run.train_time else None,
-                   wall_time_s=wall_time_s, precision=run.precision, world_size=world_size())
-    write_json(run.out_dir/"provenance.json", dict(**provenance(run.device), config=cfg.to_dict(), seed=cfg.seed, precision=run.precision,
-                                                   distributed=job_info(), epochs_done=run.epoch, wall_time_s=wall_time_s,
-                                                   images_per_s=summary["images_per_s"]))
-    if complete:
-        save_predictions(run.out_dir/"predictions.npz", data.labels.numpy(),
-                         predict(run.method, run.model, run.images, cfg, run.n_clusters, run.precision))
-        write_json(run.out_dir/"metrics.json", summary)
-    return summary
+    metrics = {k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s") and not k.startswith("probe_")} if evaluated else {}
+    summary = run_summary(run, metrics, wall_time_s, complete,
+                          **({} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant, n_images=len(pre_data)))))
+    if complete: save_predictions(run.out_dir/"predictions.npz", run.data.labels.numpy(),
+                                  predict(run.method, run.model, run.images, cfg, run.n_clusters, run.precision))
+    return write_outcome(run, summary)
 
 def fit(cfg:RunConfig, # the run
         out_dir:str|Path, # where checkpoints, the metrics log and provenance go
@@ -407,16 +265,14 @@ def fit(cfg:RunConfig, # the run
     out_dir = _writable_dir(out_dir)
     if (summary := method.own_loop(cfg, out_dir, data, resume, stop_after, progress)) is not None: return summary
     with process_group(cfg.device) as device:  # one process: nothing to join; under torchrun: this rank's GPU (or CPU) in the job
-        main, in_channels = is_main(), data.images.shape[1]
-        identity = run_identity(cfg, in_channels, n_clusters)
-        model, optimizer = build_training(cfg, method, in_channels, n_clusters, device)
-        run = _Run(cfg, method, data, pre_data, out_dir, device, cfg.resolved_precision(device), n_clusters, model, optimizer,
-                   torch.Generator().manual_seed(cfg.seed), data.images.to(device))
+        main = is_main()
+        run = start_run(cfg, method, data, out_dir, device, n_clusters, pre_data=pre_data)
+        model = run.model
         log = MetricsLog(out_dir) if main else None
         eval_data, eval_images = training_eval_set(data, run.images, cfg)   # the last epoch evaluates every image
         eval_set = (eval_data, eval_images, {"eval_images": len(eval_data)} if len(eval_data) < len(data) else {})
         pre_images = pre_data.images.to(device) if pre_data is not None else None
-        _restore(run, on_main(resume_or_start, run.ckpt_path, identity, cfg, log, resume))   # rank 0 reads the checkpoint and shares it
+        resume_run(run, log, resume)
         train_model = data_parallel(model, device)   # DistributedDataParallel in a job of several processes
         step_model = torch.compile(train_model) if cfg.compile else train_model
         probe = Probe(method, run.images, data.labels, cfg, out_dir, n_clusters, run.epoch, run.precision) if main and cfg.probe_size else None
@@ -444,7 +300,7 @@ def fit(cfg:RunConfig, # the run
                           images_per_s=epoch_images / dt, epoch_time_s=dt,   # costs end in "_s"; images of the whole job, both passes
                           **_evaluations(run, eval_set, probe))
             if main: log.append(record)
-            if (cfg.checkpoint_every and run.epoch % cfg.checkpoint_every == 0) or run.epoch == last_epoch: _save(run, identity, record)
+            if (cfg.checkpoint_every and run.epoch % cfg.checkpoint_every == 0) or run.epoch == last_epoch: save_run(run, record)
             bar.set_postfix({"epoch": f"{run.epoch}/{cfg.epochs}", **{k: f"{record[k]:.3g}" for k in ("loss", "nmi", "acc", "images_per_s") if k in record}},
                             refresh=True)
         bar.close()

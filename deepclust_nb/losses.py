@@ -15,8 +15,8 @@ from .core import ConfigError, check_choice
 # %% auto #0
 __all__ = ['EPS', 'OBJECTIVES', 'nt_xent', 'cluster_contrast', 'marginal_entropy_gap', 'cluster_loss', 'sinkhorn',
            'joint_contrast', 'soft_cross_entropy', 'swapped_prediction', 'student_t_assign', 'dec_target', 'batch_kl',
-           'dec_cluster_loss', 'anchor_loss', 'cdec_total', 'sacc_instance_loss', 'sacc_loss', 'sacc_stl10_loss',
-           'triplet_indices', 'weighted_triplet_loss', 'batch_triplet_loss', 'weighted_triplet_loss_reference']
+           'dec_cluster_loss', 'anchor_loss', 'cdec_total', 'sacc_instance_loss', 'sacc_loss', 'triplet_indices',
+           'weighted_triplet_loss', 'batch_triplet_loss', 'weighted_triplet_loss_reference']
 
 # %% ../nbs/05_losses.ipynb #7447213d
 def nt_xent(z_a:Tensor, # (N, d) embeddings of view a (need not be normalised)
@@ -214,29 +214,16 @@ def sacc_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
               p_s:Tensor, # (N, K) cluster probabilities of the strong view s
               tau_i:float=0.5, # tau_I of the instance NT-Xent
               tau_c:float=1.0, # tau_C of the cluster-column NT-Xent
-              sigma:float=1.0, # weight of the cluster level (SACC: 1; 0.5 for CIFAR-100)
+              sigma:float=1.0, # weight of the cluster level (SACC: 1; 0.5 for CIFAR-100; train_STL10.py: 1)
               entropy_weight:float=1.0, # weight of log K - H(P) per view inside each cluster pair (CC: 1)
+              objective:str="standard", # "standard" (train.py) or "stl10" (train_STL10.py): which pairs are contrasted
              ) -> dict[str, Tensor]:
-    "SACC's loss: instance contrast on the (a,b) and (b,s) pairs plus sigma times cluster contrast on the (a,b), (a,s) and (b,s) pairs."
-    instance = sacc_instance_loss(z_a, z_b, z_s, tau_i)   # (a,b) + (b,s)
-    cluster = sum(cluster_loss(p, q, tau_c, entropy_weight) for p, q in ((p_a, p_b), (p_a, p_s), (p_b, p_s)))
+    "SACC's loss: instance contrast plus sigma times cluster contrast; pairs (a,b), (b,s) and (a,b), (a,s), (b,s), or (a,b), (a,s) at both levels for STL-10."
+    instance = sacc_instance_loss(z_a, z_b, z_s, tau_i, objective)
+    pairs = ((p_a, p_b), (p_a, p_s), (p_b, p_s)) if objective == "standard" else ((p_a, p_b), (p_a, p_s))
+    cluster = sum(cluster_loss(p, q, tau_c, entropy_weight) for p, q in pairs)
     return {"loss": instance + sigma * cluster, "instance": instance, "cluster": cluster}
 
-# %% ../nbs/05_losses.ipynb #f993bd86
-def sacc_stl10_loss(z_a:Tensor, # (N, d) instance embeddings of weak view a
-                    z_b:Tensor, # (N, d) instance embeddings of weak view b
-                    z_s:Tensor, # (N, d) instance embeddings of the strong view s
-                    p_a:Tensor, # (N, K) cluster probabilities of weak view a
-                    p_b:Tensor, # (N, K) cluster probabilities of weak view b
-                    p_s:Tensor, # (N, K) cluster probabilities of the strong view s
-                    tau_i:float=0.5, # tau_I of the instance NT-Xent
-                    tau_c:float=1.0, # tau_C of the cluster-column NT-Xent
-                    entropy_weight:float=1.0, # weight of log K - H(P) per view inside each cluster pair (CC: 1)
-                   ) -> dict[str, Tensor]:
-    "SACC's STL-10 loss (train_STL10.py): instance and cluster contrast on the pairs (a,b) and (a,s), both levels weighted 1 (no sigma)."
-    instance = sacc_instance_loss(z_a, z_b, z_s, tau_i, "stl10")
-    cluster = cluster_loss(p_a, p_b, tau_c, entropy_weight) + cluster_loss(p_a, p_s, tau_c, entropy_weight)
-    return {"loss": instance + cluster, "instance": instance, "cluster": cluster}
 
 # %% ../nbs/05_losses.ipynb #5f090d45
 def triplet_indices(labels:Tensor, # (B,) cluster labels of the batch

@@ -6,13 +6,13 @@
 from __future__ import annotations
 import hashlib, importlib.util, inspect, json, os, resource, subprocess, sys
 from pathlib import Path
-from typing import Any
 import numpy as np
 import yaml
 
 from .core import RunConfig, ConfigError, check_choice, atomic_write, write_json
 from .data import REMOTE_FILES, get_spec, list_datasets, load, local_dirs
-from .engine import METHODS, PROBE_FILE, fit, list_methods, make_method
+from .engine import METHODS, fit, list_methods, make_method
+from .probe import PROBE_FILE
 
 # %% auto #0
 __all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_DATASETS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES',

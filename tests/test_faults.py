@@ -14,8 +14,9 @@ from conftest import BIN, REPO
 from deepclust_nb import cli
 from deepclust_nb.core import ConfigError, RunConfig
 from deepclust_nb.data import DatasetError, DatasetWarning, ImageDataset, RemoteFile, download, fetch, load, cache_paths
-from deepclust_nb.engine import (CheckpointError, NonFiniteLossError, evaluate_checkpoint, fit, load_checkpoint, run_identity,
-                                 save_checkpoint)
+from deepclust_nb.harness import NonFiniteLossError
+from deepclust_nb.checkpoint import save_checkpoint
+from deepclust_nb.engine import CheckpointError, evaluate_checkpoint, fit, load_checkpoint, run_identity
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}   # the same thread count in every process: bit-identical runs
 TRAIN = ["train", "--method", "simclr", "--dataset", "digits", "--backbone", "tiny", "--image-size", "8", "--epochs", "3",

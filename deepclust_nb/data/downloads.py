@@ -4,7 +4,7 @@
 
 # %% ../../nbs/02b_downloads.ipynb #eb053411
 from __future__ import annotations
-import hashlib, http.client, io, json, os, tarfile, time, urllib.error, urllib.request, warnings, zipfile
+import hashlib, http.client, io, os, tarfile, time, urllib.error, urllib.request, warnings, zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path

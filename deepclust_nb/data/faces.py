@@ -15,8 +15,8 @@ from .core import DatasetError, ImageDataset, register_dataset, _assemble, _vari
 from .downloads import decode_images, read_npz_split, _walk, _ARCHIVE_SUFFIXES, _IMG_SUFFIXES
 
 # %% auto #0
-__all__ = ['CMU_PIE_LICENCE', 'UMIST_LICENCE', 'FRGC_LICENCE', 'YTF_LICENCE', 'YTF_SUBJECTS', 'read_mat_faces', 'read_mat_cells',
-           'read_image_folders', 'build_cmu_pie', 'build_umist', 'build_frgc', 'build_ytf']
+__all__ = ['FRGC_LICENCE', 'YTF_LICENCE', 'YTF_SUBJECTS', 'read_mat_faces', 'read_mat_cells', 'read_image_folders',
+           'build_cmu_pie', 'build_umist', 'build_frgc', 'build_ytf']
 
 # %% ../../nbs/02h_faces.ipynb #ffaf1380
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -343,26 +343,29 @@ def _sized_variant(d:dict, title:str, expected:int) -> str:
     h, w = d["images"].shape[1:3]
     return _variant(title.format(h=h, w=w), len(d["images"]), expected)
 
-# %% ../../nbs/02h_faces.ipynb #014f159e
-CMU_PIE_LICENCE = ("CMU PIE database (Sim, Baker and Bsat), Carnegie Mellon University: research use only, cite the database; "
-                   "no public download of the 32x32 subset")
-_PIE_FORMS = ("a MATLAB .mat with `fea`/`gnd` (PIE_32x32.mat), a shared-format .npz (all.npz), "
-              "or a folder (or zip/tar) with one subfolder of images per subject")
+def _grey_faces(name:str, source:Path, title:str, n_classes:int, read_mat:Callable[[Path], dict], prefer:Sequence[str], *,
+                expected:int, # JULE's number of images, flagged in the variant when the data holds another
+                jule_size:tuple[int, int, int], # (H, W, C) JULE ran the dataset at
+                forms:str, # the forms `source` may take, for messages
+                licence:str) -> ImageDataset:
+    "A grey face dataset from whichever form `source` holds, its variant named by its size (`<title> (HxW grey)`)."
+    _, d = _read_faces(source, title, forms, n_classes, "L", read_mat, prefer=prefer)
+    return _faces_dataset(name, d, _sized_variant(d, title + " ({h}x{w} grey)", expected), licence=licence, jule_size=jule_size)
 
+# %% ../../nbs/02h_faces.ipynb #014f159e
 @register_dataset("cmu-pie", n_classes=68, downloads=("PIE_32x32.mat",),
                   description="CMU-PIE, JULE's 32x32 subset: 68 subjects x 42 (2,856, 32x32 grey, K=68); no public download, import with --from")
 def build_cmu_pie(source:Path) -> ImageDataset:
     "CMU-PIE (68 subjects) from a fea/gnd .mat (PIE_32x32.mat), an all.npz, or a folder of images with one subfolder per subject."
-    _, d = _read_faces(source, "CMU-PIE", _PIE_FORMS, 68, "L", prefer=("PIE_32x32.mat", "all.npz"),
-                       read_mat=lambda p: _mat_class_names(read_mat_faces(p, ((32, 32), (64, 64)), n_classes=68)))
-    return _faces_dataset("cmu-pie", d, _sized_variant(d, "CMU-PIE ({h}x{w} grey)", 2856), licence=CMU_PIE_LICENCE, jule_size=(32, 32, 1))
+    read_mat = lambda p: _mat_class_names(read_mat_faces(p, ((32, 32), (64, 64)), n_classes=68))
+    return _grey_faces("cmu-pie", source, "CMU-PIE", 68, read_mat, ("PIE_32x32.mat", "all.npz"), expected=2856, jule_size=(32, 32, 1),
+                       forms="a MATLAB .mat with `fea`/`gnd` (PIE_32x32.mat), a shared-format .npz (all.npz), "
+                             "or a folder (or zip/tar) with one subfolder of images per subject",
+                       licence="CMU PIE database (Sim, Baker and Bsat), Carnegie Mellon University: research use only, cite the database; "
+                               "no public download of the 32x32 subset")
+
 
 # %% ../../nbs/02h_faces.ipynb #cc399c68
-UMIST_LICENCE = ("Sheffield (formerly UMIST) Face Database, D. B. Graham and N. M. Allinson, University of Sheffield: "
-                 "free for research use, cite the database")
-_UMIST_FORMS = ("umist_cropped.mat (`facedat`: 20 cells of 112x92xn), a MATLAB .mat with `fea`/`gnd` (112x92, 64x64 or 32x32 images), "
-                "a shared-format .npz, or a folder (or zip/tar) with one subfolder of images per person (1a .. 1t)")
-
 @register_dataset("umist", n_classes=20, downloads=("umist_cropped.mat",),
                   description="UMist (Sheffield) faces: 20 people, 575 images (112x92 grey, K=20); no public download, import with --from")
 def build_umist(source:Path) -> ImageDataset:
@@ -370,8 +373,12 @@ def build_umist(source:Path) -> ImageDataset:
     def read_mat(path):
         m = _loadmat(path, str(path))
         return _mat_facedat(m, str(path), 20) if "facedat" in m else _mat_class_names(_mat_fea_gnd(m, str(path), ((112, 92), (64, 64), (32, 32)), 20))
-    _, d = _read_faces(source, "UMist", _UMIST_FORMS, 20, "L", read_mat, prefer=("umist_cropped.mat",))
-    return _faces_dataset("umist", d, _sized_variant(d, "UMist ({h}x{w} grey)", 575), licence=UMIST_LICENCE, jule_size=(112, 92, 1))
+    return _grey_faces("umist", source, "UMist", 20, read_mat, ("umist_cropped.mat",), expected=575, jule_size=(112, 92, 1),
+                       forms="umist_cropped.mat (`facedat`: 20 cells of 112x92xn), a MATLAB .mat with `fea`/`gnd` (112x92, 64x64 or 32x32 "
+                             "images), a shared-format .npz, or a folder (or zip/tar) with one subfolder of images per person (1a .. 1t)",
+                       licence="Sheffield (formerly UMIST) Face Database, D. B. Graham and N. M. Allinson, University of Sheffield: "
+                               "free for research use, cite the database")
+
 
 # %% ../../nbs/02h_faces.ipynb #05317641
 FRGC_LICENCE = ("FRGC v2.0 (NIST / University of Notre Dame): only under a licence agreement with Notre Dame's CVRL "

@@ -5,7 +5,6 @@
 # %% ../../nbs/11_cc.ipynb #6c11929e
 from __future__ import annotations
 from dataclasses import dataclass
-import torch
 from torch import nn, Tensor
 
 from ..core import RunConfig

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/15_jule.ipynb #af6ca1b0
 from __future__ import annotations
-import json, math, time
+import math, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -14,14 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 
-from ..core import RunConfig, ConfigError, atomic_write, check_choice, get_device, provenance, set_seed, write_json
+from ..core import RunConfig, ConfigError, check_choice, get_device
 from ..data import ImageDataset
 from ..metrics import cluster_metrics, kmeans
 from ..losses import triplet_indices, batch_triplet_loss
 from ..agglomeration import knn_graph, initial_clusters, unroll_steps, cluster_period, recluster
 from ..models import JULE_ARCHS, JULE_FILTERS, JuleCNN, jule_cnn
-from ..engine import (Method, register_method, MetricsLog, save_checkpoint, load_checkpoint, run_identity, rng_state,
-                                 set_rng_state, save_predictions, NonFiniteLossError, resume_or_start, progress_bar)
+from ..engine import Method, register_method, save_predictions
+from ..harness import MetricsLog, progress_bar, start_run, resume_run, save_run, run_summary, write_outcome
 from ..distributed import require_single_process
 
 # %% auto #0
@@ -252,69 +252,54 @@ def _final_stage(method:JULE, model:nn.Module, images:Tensor, truth:np.ndarray, 
 STAGES = ("knn_graph_s", "merges_s", "cnn_epochs_s", "features_s", "final_stage_s")   # where a JULE run spends its time
 
 class _JuleRun:
-    "The state of one JULE run, shared by the steps of `_jule_loop`: images, model, optimizer, generators, labels and the loop's counters."
+    "What JULE adds to the engine's `Run` (`self.run`: model, optimizer, images, position, checkpoint): the labels, the negatives' generator, the period counters; the steps of `_jule_loop`."
     def __init__(self, method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset):
         if cfg.backbone != "jule":
             raise ConfigError(f"JULE trains its own CNN (METHODS.md §5.2): backbone must be 'jule', got {cfg.backbone!r}; "
                               f"pick the model with method_args arch=..., or start from a preset ({', '.join(JULE.presets)})")
-        self.method, self.cfg, self.out_dir, self.data = method, cfg, out_dir, data
-        self.device = device = get_device(cfg.device)
-        self.precision = cfg.resolved_precision(device)
-        self.n_target = cfg.n_clusters or data.n_classes
-        self.images = jule_images(data, cfg.image_size).to(device)
-        in_channels, height, width = self.images.shape[1:]
+        self.method, self.cfg = method, cfg
+        images = jule_images(data, cfg.image_size)
+        in_channels, height, width = images.shape[1:]
         self.input_size = [int(in_channels), int(height), int(width)]
         self.arch = resolve_arch(method.arch, cfg.dataset, in_channels, (height, width))
-        self.identity = run_identity(cfg, in_channels, self.n_target)
-        self.ckpt_path = out_dir/"checkpoint.pt"
-        self.cargs = method._cluster_args()
-
-        set_seed(cfg.seed, cfg.deterministic)
-        model = jule_model(self.arch, cfg.dataset, in_channels, (height, width)).to(device)
-        if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-        for p in model.parameters(): p.grad = torch.zeros_like(p)  # every step updates (decay, momentum), even without triplets
-        self.model, self.optimizer = model, method.make_optimizer(model, cfg)
-        self.step_model = torch.compile(model) if cfg.compile else model
-        self.perm_gen = torch.Generator().manual_seed(cfg.seed)
-        self.neg_gen = torch.Generator(device=device).manual_seed(cfg.seed + 1)
+        self.run = run = start_run(cfg, method, data, out_dir, get_device(cfg.device), cfg.n_clusters or data.n_classes, images,
+                                   build=lambda: jule_model(self.arch, cfg.dataset, in_channels, (height, width)))
+        for p in run.model.parameters(): p.grad = torch.zeros_like(p)  # every step updates (decay, momentum), even without triplets
+        self.step_model = torch.compile(run.model) if cfg.compile else run.model
+        self.neg_gen = torch.Generator(device=run.device).manual_seed(cfg.seed + 1)
         self.truth = data.labels.numpy()
         self.log = MetricsLog(out_dir)
-        self.loop = dict(epoch=0, step=0, period=0, epoch_in_period=0, finished=False, capped=False, train_time_s=0.0, train_images=0,
-                         cluster_time_s=0.0, **{s: 0.0 for s in STAGES})
+        self.loop = dict(period=0, epoch_in_period=0, finished=False, capped=False, cluster_time_s=0.0, **{s: 0.0 for s in STAGES})
         self.labels: np.ndarray|None = None    # the current cluster labels
         self.period_labels: list[np.ndarray] = []   # the labels after period 0 (initial clusters), 1, 2, ...
         self.bar = None   # the progress bar, once `_jule_loop` has made it
 
     def checkpoint(self, record:dict) -> None:
         "Save the whole state of the run, with `record` as its metrics."
-        loop = self.loop
-        save_checkpoint(self.ckpt_path, dict(identity=self.identity, config=self.cfg.to_dict(), epoch=loop["epoch"], step=loop["step"], loop=dict(loop),
-                                             labels=torch.from_numpy(self.labels),
-                                             period_labels=torch.from_numpy(np.stack(self.period_labels).astype(np.int32)),
-                                             model=self.model.state_dict(), optimizer=self.optimizer.state_dict(), rng=rng_state(),
-                                             perm_rng=self.perm_gen.get_state(), neg_rng=self.neg_gen.get_state(), metrics=record))
+        save_run(self.run, record, loop=dict(self.loop), labels=torch.from_numpy(self.labels),
+                 period_labels=torch.from_numpy(np.stack(self.period_labels).astype(np.int32)), neg_rng=self.neg_gen.get_state())
 
     def finish(self, record:dict) -> None:
         "K* reached: JULE-RC, k-means, the predictions file (pred = JULE-SF, rc_pred = JULE-RC); their metrics go into `record`."
         t0 = time.perf_counter()
         self.loop["finished"] = True
-        final, preds, times = _final_stage(self.method, self.model, self.images, self.truth, self.n_target, self.cfg, self.precision)
+        run = self.run
+        final, preds, times = _final_stage(self.method, run.model, run.images, self.truth, run.n_clusters, self.cfg, run.precision)
         record.update(final)
         for k, v in times.items(): self.loop[k] += v
-        save_predictions(self.out_dir/"predictions.npz", self.truth,
+        save_predictions(run.out_dir/"predictions.npz", self.truth,
                          dict(pred=self.labels, period_labels=np.stack(self.period_labels).astype(np.int32), **preds))
         self.loop["final_stage_s"] += time.perf_counter() - t0
 
     def start(self, resume:bool) -> None:
-        "Resume from the checkpoint (the engine's checks, log truncation and clean-up), or run period 0: the raw pixels' graph and initial clusters."
+        "Resume from the checkpoint (the engine's `resume_run`), or run period 0: the raw pixels' graph and initial clusters."
         loop = self.loop
-        if (state := resume_or_start(self.ckpt_path, self.identity, self.cfg, self.log, resume)) is not None:
-            self.model.load_state_dict(state["model"]); self.optimizer.load_state_dict(state["optimizer"])
-            set_rng_state(state["rng"]); self.perm_gen.set_state(state["perm_rng"]); self.neg_gen.set_state(state["neg_rng"])
-            loop.update(state["loop"]); self.labels = state["labels"].numpy(); self.period_labels = list(state["period_labels"].numpy())
+        if (state := resume_run(self.run, self.log, resume)) is not None:
+            self.neg_gen.set_state(state["neg_rng"]); loop.update(state["loop"])
+            self.labels = state["labels"].numpy(); self.period_labels = list(state["period_labels"].numpy())
             return
         t0 = time.perf_counter()
-        pixel_graph = knn_graph(jule_inputs(self.images).flatten(1), self.method.K_s, self.method.a)
+        pixel_graph = knn_graph(jule_inputs(self.run.images).flatten(1), self.method.K_s, self.method.a)
         loop["knn_graph_s"] += time.perf_counter() - t0
         self.labels = labels = initial_clusters(pixel_graph.indices[:, 0].cpu().numpy())
         self.period_labels.append(labels)
@@ -322,57 +307,56 @@ class _JuleRun:
         loop["cluster_time_s"] += time.perf_counter() - t0
         record = dict(epoch=0, step=0, period=0, n_clusters=int(labels.max()) + 1, **cluster_metrics(self.truth, labels),
                       cluster_time_s=time.perf_counter() - t0)
-        if labels.max() + 1 <= self.n_target: self.finish(record)
+        if labels.max() + 1 <= self.run.n_clusters: self.finish(record)
         self.log.append(record); self.checkpoint(record)
 
     def train_epoch(self) -> dict:
         "One CNN epoch on the triplets of the current labels; returns the epoch's record."
-        cfg, method, loop, device = self.cfg, self.method, self.loop, self.device
-        n, bs = len(self.data), cfg.batch_size
+        cfg, method, loop, run = self.cfg, self.method, self.loop, self.run
+        n, bs = len(run.data), cfg.batch_size
         t0 = time.perf_counter()
         self.step_model.train()
-        perm = torch.randperm(n, generator=self.perm_gen).to(device)
+        perm = torch.randperm(n, generator=run.perm_gen).to(run.device)
         loss_sum, loss_steps, n_triplets, n_steps = 0.0, 0, 0, 0
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
-            lr = inv_lr(cfg.lr, loop["step"], method.lr_gamma, method.lr_power)
-            for group in self.optimizer.param_groups: group["lr"] = lr
-            x = jule_inputs(self.images[idx])
+            lr = inv_lr(cfg.lr, run.step, method.lr_gamma, method.lr_power)
+            for group in run.optimizer.param_groups: group["lr"] = lr
+            x = jule_inputs(run.images[idx])
             if cfg.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=run.precision == "bf16"):
                 emb = self.step_model(x)
             ta, tp, tn = triplet_indices(self.labels_dev[idx], method.n_negatives, self.neg_gen, method.cap_negatives)
-            self.optimizer.zero_grad(set_to_none=False)
+            run.optimizer.zero_grad(set_to_none=False)
             if len(ta):
                 emb = emb.float()
                 loss = batch_triplet_loss(emb, ta, tp, tn, method.gamma, method.margin, method.anchor_only_grad)
                 if not torch.isfinite(loss):
                     self.bar.close()
-                    kept = (f"the last good checkpoint (epoch {json.loads(self.ckpt_path.with_suffix('.json').read_text())['epoch']}) "
-                            f"is kept at {self.ckpt_path}") if self.ckpt_path.exists() else "no checkpoint had been written yet"
-                    raise NonFiniteLossError(f"non-finite loss at step {loop['step']} (epoch {loop['epoch'] + 1}); the run is stopped and {kept}")
+                    raise run.non_finite(run.step)
                 loss.backward()
                 loss_sum += float(loss.detach()); loss_steps += 1; n_triplets += len(ta)
-            self.optimizer.step()
-            loop["step"] += 1; n_steps += 1
-        loop["epoch"] += 1; loop["epoch_in_period"] += 1
+            run.optimizer.step()
+            run.step += 1; n_steps += 1
+        run.epoch += 1; loop["epoch_in_period"] += 1
         dt = time.perf_counter() - t0
-        loop["train_time_s"] += dt; loop["cnn_epochs_s"] += dt; loop["train_images"] += n
-        return dict(epoch=loop["epoch"], step=loop["step"], period=loop["period"], **({"loss": loss_sum / loss_steps} if loss_steps else {}),
+        run.train_time += dt; loop["cnn_epochs_s"] += dt; run.train_images += n
+        return dict(epoch=run.epoch, step=run.step, period=loop["period"], **({"loss": loss_sum / loss_steps} if loss_steps else {}),
                     triplets_per_step=n_triplets / n_steps, lr=lr, images_per_s=n / dt, epoch_time_s=dt)
 
     def cluster(self, record:dict) -> None:
         "The clustering step that ends a period: features, their kNN graph, T_p merges (all the way to K* at the epoch cap); adds to `record`."
-        cfg, method, loop, n_target, cargs = self.cfg, self.method, self.loop, self.n_target, self.cargs
+        cfg, method, loop, run, cargs = self.cfg, self.method, self.loop, self.run, self.method._cluster_args()
+        n_target = run.n_clusters
         t1 = time.perf_counter()
-        feats = extract_features(self.model, self.images, cfg.batch_size if method.bn_train_features else cfg.eval_batch_size,
-                                 method.bn_train_features, self.precision, cfg.channels_last)
+        feats = extract_features(run.model, run.images, cfg.batch_size if method.bn_train_features else cfg.eval_batch_size,
+                                 method.bn_train_features, run.precision, cfg.channels_last)
         t2 = time.perf_counter()
         graph = knn_graph(feats, method.K_s, method.a)
         t3 = time.perf_counter()
         unit = F.normalize(feats, dim=1)
         labels, info = cluster_period(graph, unit, self.labels, n_target, **cargs)
-        if loop["epoch"] == cfg.epochs and labels.max() + 1 > n_target:  # epoch cap: keep merging on these features, no more training
+        if run.epoch == cfg.epochs and labels.max() + 1 > n_target:  # epoch cap: keep merging on these features, no more training
             loop["capped"] = True
             while labels.max() + 1 > n_target:
                 labels, more = cluster_period(graph, unit, labels, n_target, **cargs)
@@ -382,7 +366,7 @@ class _JuleRun:
         self.labels = labels
         self.period_labels.append(labels)
         loop["period"] += 1; loop["epoch_in_period"] = 0
-        self.labels_dev = torch.as_tensor(labels, device=self.device)
+        self.labels_dev = torch.as_tensor(labels, device=run.device)
         dt_c = time.perf_counter() - t1
         loop["cluster_time_s"] += dt_c
         record.update(period=loop["period"], n_clusters=int(labels.max()) + 1, **cluster_metrics(self.truth, labels), cluster_time_s=dt_c,
@@ -390,53 +374,44 @@ class _JuleRun:
         if labels.max() + 1 <= n_target: self.finish(record)
 
     def summary(self, t_start:float) -> dict:
-        "fit's summary of the run; writes provenance.json, and metrics.json once K* was reached."
-        method, cfg, data, loop = self.method, self.cfg, self.data, self.loop
+        "fit's summary of the run; writes provenance.json, and metrics.json once K* was reached (the engine's `write_outcome`)."
+        method, loop, run = self.method, self.loop, self.run
         final = self.log.records[-1] if loop["finished"] else {}
         keys = ("nmi", "nmi_geo", "acc", "ari", "n_clusters_used", "largest_cluster_frac")
         metrics = {f"{p}{k}": final[f"{p}{k}"] for p in ("", "rc_", "kmeans_") for k in keys if f"{p}{k}" in final}
-        train_time = loop["train_time_s"]
-        summary = dict(method=cfg.method, method_args=method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
-                       n_images=len(data), n_clusters=self.n_target, epoch=loop["epoch"], periods=loop["period"], complete=loop["finished"],
-                       capped=loop["capped"], arch=self.arch, input_size=self.input_size, eta=method.eta, metrics=metrics,
-                       prediction="metrics: JULE-SF (labels at the end of the recurrent process); rc_*: JULE-RC (agglomeration re-run on the "
-                                  "final features); kmeans_*: k-means on the final features",
-                       train_time_s=train_time, cluster_time_s=loop["cluster_time_s"],
-                       images_per_s=loop["train_images"] / train_time if train_time else None,
-                       stages={s: loop[s] for s in STAGES}, wall_time_s=time.perf_counter() - t_start, precision=self.precision)
+        summary = run_summary(run, metrics, time.perf_counter() - t_start, loop["finished"], periods=loop["period"], capped=loop["capped"],
+                              arch=self.arch, input_size=self.input_size, eta=method.eta,
+                              prediction="metrics: JULE-SF (labels at the end of the recurrent process); rc_*: JULE-RC (agglomeration re-run on the "
+                                         "final features); kmeans_*: k-means on the final features",
+                              cluster_time_s=loop["cluster_time_s"], stages={s: loop[s] for s in STAGES})
         notes = [f"gamma={method.gamma}" + ("" if method.gamma == 2 or method.anchor_only_grad else
                  ": autograd matches JULE.torch's hand-written triplet gradient only at gamma=2 (METHODS.md §5.9 item 3)"),
                  "sparse kNN graph; " + ("exact incremental AGDL updates" if method.exact_update else "JULE.torch's additive affinity update"),
                  ("upper-triangular partial neighbour lists for the K_c term (JULE.torch)" if method.triangular_lists else
                   "every cluster ranks all its neighbours for the K_c term (JULE.torch: upper-triangular partial lists, METHODS.md §5.8 item 6)")]
-        write_json(self.out_dir/"provenance.json", dict(**provenance(self.device), config=cfg.to_dict(), seed=cfg.seed, precision=self.precision,
-                                                        epochs_done=loop["epoch"], wall_time_s=summary["wall_time_s"],
-                                                        images_per_s=summary["images_per_s"], input_size=summary["input_size"], arch=self.arch,
-                                                        data_size=list(data.images.shape[1:]), notes=notes))
-        if loop["finished"]: write_json(self.out_dir/"metrics.json", summary)
-        return summary
+        return write_outcome(run, summary, input_size=self.input_size, arch=self.arch, data_size=list(run.data.images.shape[1:]), notes=notes)
 
 def _jule_loop(method:JULE, cfg:RunConfig, out_dir:Path, data:ImageDataset, resume:bool, stop_after:int|None, progress:bool) -> dict:
     "Period 0 (or the checkpoint), then CNN epochs with a clustering step at the end of every period until K* clusters remain; fit's summary."
     t_start = time.perf_counter()
-    run = _JuleRun(method, cfg, out_dir, data)
-    run.start(resume)
-    loop, epp = run.loop, method.epochs_per_period
-    last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, loop["epoch"] + stop_after)
-    planned = lambda: min(cfg.epochs, loop["epoch"] + (epp - loop["epoch_in_period"])
-                          + epp * max(0, planned_periods(int(run.labels.max()) + 1, method.eta, run.n_target) - 1))
-    run.bar = bar = progress_bar(progress, total=planned(), initial=loop["epoch"], unit="epoch", desc=f"jule on {cfg.dataset}")
-    run.labels_dev = torch.as_tensor(run.labels, device=run.device)
-    while not loop["finished"] and loop["epoch"] < last_epoch:
-        record = run.train_epoch()
-        period_end = loop["epoch_in_period"] == epp or loop["epoch"] == cfg.epochs
+    jule = _JuleRun(method, cfg, out_dir, data)
+    jule.start(resume)
+    loop, epp, run = jule.loop, method.epochs_per_period, jule.run
+    last_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, run.epoch + stop_after)
+    planned = lambda: min(cfg.epochs, run.epoch + (epp - loop["epoch_in_period"])
+                          + epp * max(0, planned_periods(int(jule.labels.max()) + 1, method.eta, run.n_clusters) - 1))
+    jule.bar = bar = progress_bar(progress, total=planned(), initial=run.epoch, unit="epoch", desc=f"jule on {cfg.dataset}")
+    jule.labels_dev = torch.as_tensor(jule.labels, device=run.device)
+    while not loop["finished"] and run.epoch < last_epoch:
+        record = jule.train_epoch()
+        period_end = loop["epoch_in_period"] == epp or run.epoch == cfg.epochs
         if period_end:  # the clustering step of the next period
-            run.cluster(record)
+            jule.cluster(record)
             bar.total = planned(); bar.refresh()
-        run.log.append(record)
-        if period_end or loop["finished"] or loop["epoch"] == last_epoch or (cfg.checkpoint_every and loop["epoch"] % cfg.checkpoint_every == 0):
-            run.checkpoint(record)
+        jule.log.append(record)
+        if period_end or loop["finished"] or run.epoch == last_epoch or (cfg.checkpoint_every and run.epoch % cfg.checkpoint_every == 0):
+            jule.checkpoint(record)
         bar.update(1)
         bar.set_postfix({k: f"{record[k]:.3g}" for k in ("loss", "n_clusters", "nmi", "rc_nmi") if k in record}, refresh=True)
     bar.close()
-    return run.summary(t_start)
+    return jule.summary(t_start)

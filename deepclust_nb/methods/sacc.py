@@ -10,7 +10,7 @@ from torch import nn, Tensor
 from ..core import RunConfig, ConfigError, check_choice
 from ..augment import (random_resized_crop, color_jitter, random_grayscale, gaussian_blur, hflip, rand_augment,
                                   normalize, test_view, IMAGENET_MEAN, IMAGENET_STD, IMAGENET_GRAY_MEAN, IMAGENET_GRAY_STD)
-from ..losses import OBJECTIVES, sacc_loss, sacc_instance_loss, sacc_stl10_loss
+from ..losses import OBJECTIVES, sacc_loss, sacc_instance_loss
 from ..engine import register_method
 from ..distributed import global_batch
 from .cc import CC, PAPER, DIGITS, FAST
@@ -55,7 +55,7 @@ class SACC(CC):
     strong_min_scale: float = 0.08   # smallest crop area of the strong view (SACC: 0.08)
     strong_flip: bool = True         # horizontal flips in the strong view
     normalization: str = "strong"    # ImageNet-normalised inputs: "strong" (SACC's code, faithful), "all" or "none" (fixed variants)
-    objective: str = "standard"      # "standard" (train.py: `sacc_loss`) or "stl10" (train_STL10.py: `sacc_stl10_loss`, no sigma)
+    objective: str = "standard"      # the pairs `sacc_loss` contrasts: "standard" (train.py) or "stl10" (train_STL10.py, where sigma stays 1)
 
     presets = {
         "paper": dict(PAPER_SACC),
@@ -90,9 +90,8 @@ class SACC(CC):
     def loss(self, model:nn.Module, views:tuple[Tensor, Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
         (z_a, p_a), (z_b, p_b), (z_s, p_s) = (model(v) for v in views)   # one forward pass per view, weak, weak, strong: per-view BatchNorm
         z_a, z_b, z_s, p_a, p_b, p_s = map(global_batch, (z_a, z_b, z_s, p_a, p_b, p_s))   # the global batch, in a job of several processes
-        if self.objective == "stl10":
-            return sacc_stl10_loss(z_a, z_b, z_s, p_a, p_b, p_s, cfg.temperature_instance, cfg.temperature_cluster, self.entropy_weight)
-        return sacc_loss(z_a, z_b, z_s, p_a, p_b, p_s, cfg.temperature_instance, cfg.temperature_cluster, self.sigma, self.entropy_weight)
+        return sacc_loss(z_a, z_b, z_s, p_a, p_b, p_s, cfg.temperature_instance, cfg.temperature_cluster, self.sigma, self.entropy_weight,
+                         self.objective)
 
     def pre_pass_loss(self, model:nn.Module, views:tuple[Tensor, Tensor, Tensor], cfg:RunConfig) -> dict[str, Tensor]:
         "The instance level of the objective alone, for the pass over unlabelled images; the cluster head takes part with weight 0 (as in `CC.pre_pass_loss`)."

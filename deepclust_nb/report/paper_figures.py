@@ -375,4 +375,4 @@ def figure_gallery(figures:Path, # a folder of figures (the pipeline's reports/f
         if runs is not None and not label.startswith(runs): continue
         url, caption = html.escape(f"{href.rstrip('/')}/{png.name}"), html.escape(figure_caption(png.stem))
         items.append(f'<figure><a href="{url}"><img src="{url}" alt="{caption}"></a><figcaption>{caption}</figcaption></figure>')
-    return f'<div class="gallery">\n' + "\n".join(items) + "\n</div>" if items else ""
+    return '<div class="gallery">\n' + "\n".join(items) + "\n</div>" if items else ""
