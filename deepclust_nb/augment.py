@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import ConfigError, check_choice
+from .core import ConfigError, check_choice, check_int
 
 # %% auto #0
 __all__ = ['LUMA', 'RA_OPS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'IMAGENET_GRAY_MEAN', 'IMAGENET_GRAY_STD', 'to_float',
@@ -38,9 +38,7 @@ def _check_prob(name:str, p:float) -> float:
     if not 0 <= p <= 1: raise ConfigError(f"{name} must be a probability in [0, 1], got {p!r}")
     return p
 
-def _check_size(size:int) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0: raise ConfigError(f"size must be a positive integer, got {size!r}")
-    return size
+def _check_size(size:int) -> int: return check_int("size", size, 1)
 
 def _rand(shape, x:Tensor, generator:torch.Generator|None) -> Tensor:
     "Uniform [0, 1) numbers on the batch's device."
@@ -419,7 +417,7 @@ def rand_augment(x:Tensor, # (B, C, H, W) batch in [0, 1]
                 ) -> Tensor:
     "SACC's (CLSA's) RandAugment with an independent draw per image; output on the 1/255 grid."
     x, p = _batch(x), _check_prob("p", p)
-    if isinstance(n_ops, bool) or not isinstance(n_ops, int) or n_ops < 0: raise ConfigError(f"n_ops must be a non-negative integer, got {n_ops!r}")
+    check_int("n_ops", n_ops)
     check_choice("max_magnitude", max_magnitude, range(1, 11))
     B = x.shape[0]
     u = _rand((4, B, n_ops), x, generator)

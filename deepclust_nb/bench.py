@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn, Tensor
 
-from .core import RunConfig, ConfigError, PRECISIONS, check_choice, get_device, provenance, write_json, atomic_write
+from .core import RunConfig, ConfigError, PRECISIONS, check_choice, check_int, check_bool, get_device, provenance, write_json, atomic_write
 from .data import ImageDataset, load as load_dataset
 from .models import BACKBONES, check_input_size
 from .engine import Method, METHODS, MetricsLog, list_methods, make_method, fit, evaluate_checkpoint
@@ -78,15 +78,12 @@ class BenchSettings:
         self.sizes = [parse_size(s).label for s in self.sizes]
         check_choice("backbone", self.backbone, BACKBONES)
         check_choice("precision", self.precision, PRECISIONS)
-        for name, low in (("batch_size", 1), ("workers", 0), ("warmup", 0), ("seed", 0)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < low: raise ConfigError(f"{name} must be an integer >= {low}, got {v!r}")
+        for name, low in (("batch_size", 1), ("workers", 0), ("warmup", 0), ("seed", 0)): check_int(name, getattr(self, name), low)
         if self.n_images is not None and (isinstance(self.n_images, bool) or not isinstance(self.n_images, int) or self.n_images < self.batch_size):
             raise ConfigError(f"n_images must be an integer >= batch_size ({self.batch_size}) or None, got {self.n_images!r}")
         if isinstance(self.window_s, bool) or not isinstance(self.window_s, (int, float)) or not 0 < self.window_s < math.inf:
             raise ConfigError(f"window_s must be a positive number of seconds, got {self.window_s!r}")
-        for name in ("compile", "channels_last"):
-            if not isinstance(getattr(self, name), bool): raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        for name in ("compile", "channels_last"): check_bool(name, getattr(self, name))
 
 #: the CPU smoke mode: every code path in seconds, numbers meaningless
 SMOKE = dict(sizes=["8:cifar"], backbone="tiny", batch_size=16, dataset="synthetic", n_images=64, workers=1,

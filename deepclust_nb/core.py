@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'ConfigError', 'check_choice', 'set_seed', 'get_device', 'RunConfig', 'project_root', 'data_dir',
-           'atomic_write', 'file_hash', 'write_json', 'read_json', 'provenance']
+__all__ = ['PRECISIONS', 'ConfigError', 'check_choice', 'check_int', 'check_number', 'check_bool', 'set_seed', 'get_device',
+           'RunConfig', 'project_root', 'data_dir', 'atomic_write', 'file_hash', 'write_json', 'read_json',
+           'provenance']
 
 # %% ../nbs/00_core.ipynb #749bdb1c
 class ConfigError(ValueError):
@@ -30,14 +31,37 @@ def check_choice(name:str, # what is being chosen, e.g. "dataset"
     if value not in choices:
         raise ConfigError(f"unknown {name} {value!r}; accepted: {', '.join(map(str, choices))}")
     return value
+def check_int(name:str, # the argument, as the message names it
+              value:Any, # the value given
+              low:int=0, # the smallest value accepted
+             ) -> Any:
+    "Return `value` if it is an integer (a bool is not) >= `low`, else raise a `ConfigError` that names the argument and the value."
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+def check_number(name:str, # the argument, as the message names it
+                 value:Any, # the value given
+                 positive:bool=True, # True: > 0; False: >= 0
+                ) -> Any:
+    "Return `value` if it is a finite number (a bool is not), positive or non-negative, else raise a `ConfigError`."
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not (value > 0 if positive else value >= 0) or not np.isfinite(value):
+        raise ConfigError(f"{name} must be {'a positive' if positive else 'a non-negative'} finite number, got {value!r}")
+    return value
+
+def check_bool(name:str, # the argument, as the message names it
+               value:Any, # the value given
+              ) -> bool:
+    "Return `value` if it is True or False (not 0 or 1), else raise a `ConfigError`."
+    if not isinstance(value, bool): raise ConfigError(f"{name} must be true or false, got {value!r}")
+    return value
 
 # %% ../nbs/00_core.ipynb #ca90a4ba
 def set_seed(seed:int, # seed for python, numpy and torch
              deterministic:bool=False, # also force deterministic torch kernels (slower on GPU)
             ) -> None:
     "Seed every random number generator the library uses."
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    check_int("seed", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -97,15 +121,8 @@ class RunConfig:
     method_args: dict = field(default_factory=dict)  # method-specific hyper-parameters
 
     def __post_init__(self):
-        def positive_int(name):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("epochs", "batch_size", "image_size", "eval_batch_size"): positive_int(name)
-        for name in ("eval_every", "checkpoint_every", "eval_subset", "probe_size", "probe_every"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ConfigError(f"{name} must be a non-negative integer, got {v!r}")
+        for name in ("epochs", "batch_size", "image_size", "eval_batch_size"): check_int(name, getattr(self, name), 1)
+        for name in ("eval_every", "checkpoint_every", "eval_subset", "probe_size", "probe_every", "seed"): check_int(name, getattr(self, name))
         if self.probe_size == 1: raise ConfigError("probe_size must be 0 (no probe) or at least 2 (a negative pair needs two images), got 1")
         if self.probe_epochs is not None:
             if not isinstance(self.probe_epochs, (list, tuple)) or any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 0 for e in self.probe_epochs):
@@ -114,20 +131,12 @@ class RunConfig:
         if self.n_clusters is not None:
             if isinstance(self.n_clusters, bool) or not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 2:
                 raise ConfigError(f"n_clusters must be an integer >= 2 or None, got {self.n_clusters!r}")
-        for name in ("lr", "temperature_instance", "temperature_cluster"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or not np.isfinite(v):
-                raise ConfigError(f"{name} must be a positive finite number, got {v!r}")
-        if isinstance(self.weight_decay, bool) or not isinstance(self.weight_decay, (int, float)) or not 0 <= self.weight_decay < float("inf"):
-            raise ConfigError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        for name in ("lr", "temperature_instance", "temperature_cluster"): check_number(name, getattr(self, name))
+        check_number("weight_decay", self.weight_decay, positive=False)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("stem", self.stem, ("cifar", "imagenet"))
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
-        for name in ("deterministic", "compile", "channels_last", "sync_bn"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        for name in ("deterministic", "compile", "channels_last", "sync_bn"): check_bool(name, getattr(self, name))
         for name in ("method", "dataset", "backbone", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")

@@ -34,6 +34,15 @@ class Method:
     "Base class of contrastive clustering methods: subclasses supply views, model, loss and embedding."
     name: ClassVar[str] = ""
     presets: ClassVar[dict[str, dict]] = {}   # named RunConfig overrides, e.g. "paper", "fast"
+    arxiv: ClassVar[str] = ""   # its paper's arXiv id: the pipeline lists the library's methods in the order of their papers
+    family: ClassVar[str] = "contrastive"   # "contrastive": trains by views and a loss in `fit`; JULE: "agglomerative"
+    paper_datasets: ClassVar[tuple[str, ...]] = ()   # the datasets of its paper's tables, which the pipeline's paper profile runs
+    dataset_presets: ClassVar[dict[str, str]] = {}   # dataset -> the preset of its published protocol there, where that is not "paper"
+
+    @classmethod
+    def paper_preset(cls, dataset:str) -> str:
+        "The name of the preset that is the paper's protocol on `dataset` (CC's family changes colour jitter and blur with the dataset)."
+        return cls.dataset_presets.get(dataset, "paper")
 
     @classmethod
     def preset_for(cls, name:str, # a key of `presets`

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import ConfigError, check_choice
+from .core import ConfigError, check_choice, check_int
 
 # %% auto #0
 __all__ = ['EPS', 'OBJECTIVES', 'nt_xent', 'cluster_contrast', 'marginal_entropy_gap', 'cluster_loss', 'sinkhorn',
@@ -68,8 +68,7 @@ def sinkhorn(logits:Tensor, # (B, K) scores of B samples for K clusters
     "Balanced soft assignment q (B, K) by log-domain Sinkhorn-Knopp: rows sum to 1, columns approach B/K."
     if logits.ndim != 2: raise ValueError(f"logits must be (B, K), got shape {tuple(logits.shape)}")
     if not eps > 0: raise ConfigError(f"sinkhorn eps must be > 0, got {eps!r}")
-    if isinstance(n_iters, bool) or not isinstance(n_iters, int) or n_iters < 1:
-        raise ConfigError(f"sinkhorn n_iters must be an integer >= 1, got {n_iters!r}")
+    check_int("sinkhorn n_iters", n_iters, 1)
     b, k = logits.shape
     with torch.set_grad_enabled(grad and torch.is_grad_enabled()), torch.autocast(logits.device.type, enabled=False):
         log_q = logits.float() / eps

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from .core import ConfigError, check_choice
+from .core import ConfigError, check_choice, check_int
 
 # %% auto #0
 __all__ = ['NMI_AVERAGES', 'as_ids', 'check_pair', 'contingency', 'nmi', 'acc', 'ari', 'confusion', 'cluster_metrics', 'kmeans']
@@ -173,11 +173,6 @@ def _lloyd(x:torch.Tensor, x_sq:torch.Tensor, centers:torch.Tensor, n_iter:int, 
     labels, d2 = _assign(x, x_sq, centers, chunk)
     return labels, float(d2.sum())
 
-def _check_int(name:str, v, low:int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-        raise ConfigError(f"{name} must be an integer >= {low}, got {v!r}")
-    return int(v)
-
 def kmeans(x:torch.Tensor, # (n, d) features, on any device
            k:int, # number of clusters, 1 <= k <= n
            n_init:int=3, # restarts; the lowest inertia wins
@@ -188,7 +183,7 @@ def kmeans(x:torch.Tensor, # (n, d) features, on any device
     "k-means++ and Lloyd iterations in torch on `x`'s device; returns (n,) int64 cluster ids."
     if not isinstance(x, torch.Tensor) or x.ndim != 2: raise ConfigError(f"x must be a 2-D torch tensor (n, d), got {type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
     n = len(x)
-    k, n_init, n_iter, seed = _check_int("k", k, 1), _check_int("n_init", n_init, 1), _check_int("n_iter", n_iter, 1), _check_int("seed", seed, 0)
+    k, n_init, n_iter, seed = (int(check_int(name, v, low)) for name, v, low in (("k", k, 1), ("n_init", n_init, 1), ("n_iter", n_iter, 1), ("seed", seed, 0)))
     if k > n: raise ConfigError(f"k={k} clusters requested but x has only n={n} samples; use k <= {n}")
     if not (isinstance(tol, (int, float)) and 0 <= tol < math.inf): raise ConfigError(f"tol must be a finite number >= 0, got {tol!r}")
     if k == 1: return torch.zeros(n, dtype=torch.long, device=x.device)

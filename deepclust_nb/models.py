@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from .core import ConfigError, check_choice
+from .core import ConfigError, check_choice, check_int
 
 # %% auto #0
 __all__ = ['STEMS', 'IN_CHANNELS', 'BACKBONES', 'MIN_HEAD_WIDTH', 'JULE_FILTERS', 'TRAIN_BLOCK_MEMORY', 'JULE_ARCHS',
@@ -32,10 +32,6 @@ def _stem_conv(stem:str, in_channels:int, out_channels:int) -> nn.Conv2d:
             else nn.Conv2d(in_channels, out_channels, 7, stride=2, padding=3, bias=False))
     nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
     return conv
-
-def _check_positive_int(name:str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-    return v
 
 # %% ../nbs/04_models.ipynb #6e30c785
 @dataclass(frozen=True)
@@ -149,7 +145,7 @@ def check_input_size(backbone:str, # a registered backbone name
     "Side of the last feature map; ConfigError when the image is smaller than the backbone's down-sampling factor."
     spec = BACKBONES[check_choice("backbone", backbone, BACKBONES)]
     stride = spec.strides[check_choice("stem", stem, STEMS)]
-    _check_positive_int("image_size", image_size)
+    check_int("image_size", image_size, 1)
     if image_size < stride:
         works = [f"the {s} stem needs image_size >= {r}" for s, r in spec.strides.items() if s != stem]
         raise ConfigError(f"image_size={image_size} is too small for {backbone} with the {stem} stem: it down-samples by {stride}, so the image does "
@@ -173,7 +169,7 @@ class InstanceHead(nn.Module):
                  out_dim:int=128, # embedding dimension (128 in CC)
                 ):
         super().__init__()
-        for name, v in [("in_dim", in_dim), ("hidden_dim", hidden_dim), ("out_dim", out_dim)]: _check_positive_int(name, v)
+        for name, v in [("in_dim", in_dim), ("hidden_dim", hidden_dim), ("out_dim", out_dim)]: check_int(name, v, 1)
         self.net = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, out_dim))
         self.out_dim = out_dim
 
@@ -189,9 +185,8 @@ class ClusterHead(nn.Module):
                 ):
         super().__init__()
         if n_clusters is None: raise ConfigError("ClusterHead needs n_clusters (K)")
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2:
-            raise ConfigError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
-        for name, v in [("in_dim", in_dim), ("hidden_dim", hidden_dim)]: _check_positive_int(name, v)
+        check_int("n_clusters", n_clusters, 2)
+        for name, v in [("in_dim", in_dim), ("hidden_dim", hidden_dim)]: check_int(name, v, 1)
         self.net = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, n_clusters))
         self.n_clusters = self.out_dim = n_clusters
 
@@ -244,10 +239,10 @@ class JuleCNN(nn.Module):
                  bn_eps:float=1e-5, # BatchNorm eps (1.0 in JULE's FRGC and UMist files)
                 ):
         super().__init__()
-        _check_positive_int("in_channels", in_channels); _check_positive_int("embed_dim", embed_dim)
+        check_int("in_channels", in_channels, 1); check_int("embed_dim", embed_dim, 1)
         if len(pools) == 0: raise ConfigError("pools must list at least one conv block")
         h, w = (image_size, image_size) if isinstance(image_size, int) else image_size
-        for v in (h, w): _check_positive_int("image_size", v)
+        for v in (h, w): check_int("image_size", v, 1)
         layers, c, self.blocks = [], in_channels, []
         for i, pool in enumerate(pools):
             if min(h, w) + 2 * padding < 5:

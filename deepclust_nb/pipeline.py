@@ -15,15 +15,20 @@ from .engine import METHODS, fit, list_methods, make_method
 from .probe import PROBE_FILE
 
 # %% auto #0
-__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_DATASETS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES',
-           'PLUGIN_DIR', 'PARAMS_HEADER', 'paper_preset', 'jule_runs', 'local_source', 'method_code', 'add_run',
-           'run_key', 'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params',
-           'write_run_configs', 'train_run', 'run_cost', 'write_params', 'read_params']
+__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES', 'PLUGIN_DIR',
+           'PARAMS_HEADER', 'library_methods', 'jule_runs', 'local_source', 'method_code', 'add_run', 'run_key',
+           'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params', 'write_run_configs',
+           'train_run', 'run_cost', 'write_params', 'read_params']
 
 # %% ../nbs/30_pipeline.ipynb #339d30ae
-CONTRASTIVE = ["simclr", "cc", "cdec", "sacc", "cdc"]
-ALL_METHODS = CONTRASTIVE + ["jule"]
-JULE_DATASETS = ["usps", "mnist-test", "cmu-pie", "coil20", "umist", "frgc", "ytf", "coil100", "mnist"]   # JULE's nine, cheapest first
+def library_methods(family:str|None=None, # "contrastive", "agglomerative", or None: all
+                   ) -> list[str]:
+    "The library's registered methods (plugins aside) of `family`, in the order of their papers (arXiv ids)."
+    names = [n for n in list_methods() if METHODS[n].__module__.startswith("deepclust_nb.") and family in (None, METHODS[n].family)]
+    return sorted(names, key=lambda n: (METHODS[n].arxiv or "~", n))
+
+CONTRASTIVE = library_methods("contrastive")
+ALL_METHODS = CONTRASTIVE + [m for m in library_methods() if m not in CONTRASTIVE]
 JULE_SEEDS = (0, 1, 2)
 JULE_SWITCH_DATASETS_SKIP = ("mnist",)   # the official switches run on every JULE dataset but MNIST-full (hours each on a CPU)
 
@@ -31,13 +36,9 @@ def _runs(methods, datasets, preset, seeds=(0,)) -> list[dict]:
     return [dict(method=m, dataset=d, preset=preset(m, d) if callable(preset) else preset, seed=s)
             for m in methods for d in datasets for s in seeds]
 
-def paper_preset(method:str, dataset:str) -> str:
-    "The published protocol of `method` on `dataset`: CC's family changes colour jitter and blur with the dataset (JULE: `JULE.preset_for`)."
-    if method in ("cc", "sacc", "cdec", "cdc") and dataset in ("imagenet10", "imagenet-dogs"): return "paper-imagenet"
-    if method in ("cc", "sacc", "cdc") and dataset == "stl10": return "paper-stl"
-    if method == "sacc" and dataset == "cifar100": return "paper-cifar100"
-    if method == "cdc" and dataset == "imagenet1k": return "paper-imagenet1k"   # ResNet-50, 8 GPUs: the `distributed` guide
-    return "paper"
+def _paper_runs(method:str) -> list[dict]:
+    "Seed 0 of `method` on every dataset of its paper, each with the preset of its published protocol there (`Method.paper_preset`)."
+    return _runs([method], METHODS[method].paper_datasets, lambda m, d: METHODS[m].paper_preset(d))
 
 def jule_runs(datasets:list[str], # JULE datasets, in the order to run
              ) -> list[dict]:
@@ -55,8 +56,9 @@ def local_source(name:str, # a registered dataset
 
 def _local_jule_datasets(data_root:str|Path) -> list[str]:
     "JULE's datasets with a local copy under data_root/local/, or, when there is none, those that download from an official source."
-    here = [d for d in JULE_DATASETS if local_source(d, data_root) is not None]
-    return here or [d for d in JULE_DATASETS if get_spec(d).downloads and all(REMOTE_FILES[f].urls for f in get_spec(d).downloads)]
+    jule_datasets = METHODS["jule"].paper_datasets
+    here = [d for d in jule_datasets if local_source(d, data_root) is not None]
+    return here or [d for d in jule_datasets if get_spec(d).downloads and all(REMOTE_FILES[f].urls for f in get_spec(d).downloads)]
 
 PROFILES: dict[str, dict] = {
     "default": dict(description="every method on the embedded digits dataset; CPU, minutes, no download",
@@ -66,10 +68,7 @@ PROFILES: dict[str, dict] = {
     "fast": dict(description="contrastive methods on CIFAR-10 at native 32 px; one GPU",
                  runs=_runs(CONTRASTIVE, ["cifar10"], "fast")),
     "paper": dict(description="every contrastive method on every dataset of its paper with the published protocol; many GPU-days",
-                  runs=_runs(["cc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], paper_preset)
-                       + _runs(["sacc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs"], paper_preset)
-                       + _runs(["cdec"], ["cifar10", "imagenet10", "imagenet-dogs", "tiny-imagenet"], paper_preset)
-                       + _runs(["cdc"], ["cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet", "imagenet1k"], paper_preset)),
+                  runs=[r for m in CONTRASTIVE for r in _paper_runs(m)]),
     "jule": dict(description="JULE's paper on the CPU: every JULE dataset with a local copy, 3 seeds, and the official switches; hours",
                  runs=lambda data_root: jule_runs(_local_jule_datasets(data_root))),
 }

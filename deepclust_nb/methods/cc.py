@@ -51,6 +51,9 @@ class CC(Method):
     hidden_dim: int|None = None  # hidden width of both heads (None: the backbone's, as the official code; at least 512)
     entropy_weight: float = 1.0  # weight of log K - H(P) per view (CC: 1; its author suggests less for imbalanced data, CC issue #25)
 
+    arxiv = "2009.09687"
+    paper_datasets = ("cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet")
+    dataset_presets = {"imagenet10": "paper-imagenet", "imagenet-dogs": "paper-imagenet", "stl10": "paper-stl"}
     presets = {
         "paper": dict(PAPER),
         "paper-imagenet": dict(PAPER, method_args=dict(jitter_strength=1.0, blur=True)),

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 
-from ..core import RunConfig, ConfigError, check_choice
+from ..core import RunConfig, ConfigError, check_choice, check_int
 from ..augment import weak_view
 from ..losses import marginal_entropy_gap, sinkhorn, joint_contrast, soft_cross_entropy, swapped_prediction
 from ..models import make_backbone, head_width
@@ -34,8 +34,7 @@ class CDCNet(nn.Module):
                 ):
         super().__init__()
         check_choice("branch", branch, ("shared", "separate"))
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2:
-            raise ConfigError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
+        check_int("n_clusters", n_clusters, 2)
         hidden_dim = head_width(backbone, hidden_dim)
         def mlp(): return nn.Sequential(nn.Linear(backbone.out_dim, hidden_dim), nn.BatchNorm1d(hidden_dim), nn.ReLU())
         self.backbone = backbone
@@ -123,6 +122,9 @@ class CDC(Method):
     symmetric: bool = True        # both views as anchors (L_con) and as targets (L_eq); False: view a only
     init_checkpoint: str|None = None  # backbone weights to start from (a state_dict or a deepclust_nb checkpoint.pt); None: scratch
 
+    arxiv = "2306.05439"
+    paper_datasets = ("cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs", "tiny-imagenet", "imagenet1k")
+    dataset_presets = {"imagenet10": "paper-imagenet", "imagenet-dogs": "paper-imagenet", "stl10": "paper-stl", "imagenet1k": "paper-imagenet1k"}   # ImageNet-1k: ResNet-50, 8 GPUs
     presets = {
         "paper": dict(PAPER),
         "paper-imagenet": dict(PAPER, method_args=dict(jitter_strength=1.0, blur=True)),
@@ -141,8 +143,7 @@ class CDC(Method):
         if not (self.use_categorical_part or self.use_instance_part):
             raise ConfigError("use_categorical_part and use_instance_part are both False: the contrast needs at least one part")
         if not self.sinkhorn_eps > 0: raise ConfigError(f"sinkhorn_eps must be > 0, got {self.sinkhorn_eps!r}")
-        if isinstance(self.sinkhorn_iters, bool) or not isinstance(self.sinkhorn_iters, int) or self.sinkhorn_iters < 1:
-            raise ConfigError(f"sinkhorn_iters must be an integer >= 1, got {self.sinkhorn_iters!r}")
+        check_int("sinkhorn_iters", self.sinkhorn_iters, 1)
         for name in ("beta", "delta", "alpha"):
             if not getattr(self, name) >= 0: raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if self.init_checkpoint is not None and not Path(self.init_checkpoint).is_file():

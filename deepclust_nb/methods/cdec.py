@@ -9,7 +9,7 @@ from typing import ClassVar, Iterable
 import torch
 from torch import nn, Tensor
 
-from ..core import RunConfig, ConfigError, check_choice
+from ..core import RunConfig, ConfigError, check_choice, check_int, check_number
 from ..losses import nt_xent, student_t_assign, dec_cluster_loss, anchor_loss, cdec_total
 from ..metrics import kmeans
 from ..models import make_backbone, head_width, InstanceHead
@@ -25,8 +25,7 @@ class CDECNet(nn.Module):
     "A shared backbone, CC's instance head, and K learnable centres in the backbone's feature space for DEC's Student-t assignment."
     def __init__(self, backbone:nn.Module, n_clusters:int, feature_dim:int=128, hidden_dim:int|None=None, alpha:float=1.0):
         super().__init__()
-        if isinstance(n_clusters, bool) or not isinstance(n_clusters, int) or n_clusters < 2:
-            raise ConfigError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
+        check_int("n_clusters", n_clusters, 2)
         self.backbone, self.alpha, self.n_clusters = backbone, alpha, n_clusters
         self.instance_head = InstanceHead(backbone.out_dim, head_width(backbone, hidden_dim), feature_dim)
         self.centres = nn.Parameter(torch.zeros(n_clusters, backbone.out_dim))
@@ -111,6 +110,9 @@ class CDEC(CC):
     init_batch_size: int = 32    # images per forward pass of the "dataset" initialisation (the code's 32: BatchNorm statistics are per batch)
     init_bn: str = "batch"       # BatchNorm statistics for the k-means initialisation of the centres: "batch" or "eval" (see `init_centres`)
 
+    arxiv = "2109.12714"
+    paper_datasets = ("cifar10", "imagenet10", "imagenet-dogs", "tiny-imagenet")
+    dataset_presets = {"imagenet10": "paper-imagenet", "imagenet-dogs": "paper-imagenet"}
     presets = {
         "paper": dict(PAPER_CDEC),
         "paper-imagenet": dict(PAPER_CDEC, method_args=dict(jitter_strength=1.0, blur=True)),
@@ -120,10 +122,8 @@ class CDEC(CC):
 
     def __post_init__(self):
         check_choice("init", self.init, INIT_MODES); check_choice("init_bn", self.init_bn, BN_MODES)
-        if isinstance(self.init_batch_size, bool) or not isinstance(self.init_batch_size, int) or self.init_batch_size < 1:
-            raise ConfigError(f"init_batch_size must be a positive integer, got {self.init_batch_size!r}")
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not 0 < self.alpha < float("inf"):
-            raise ConfigError(f"alpha (Student-t degrees of freedom) must be a positive finite number, got {self.alpha!r}")
+        check_int("init_batch_size", self.init_batch_size, 1)
+        check_number("alpha (Student-t degrees of freedom)", self.alpha)
 
     def build_model(self, cfg:RunConfig, in_channels:int, n_clusters:int) -> nn.Module:
         if self.init == "batch" and cfg.batch_size < n_clusters:

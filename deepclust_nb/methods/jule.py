@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 
-from ..core import RunConfig, ConfigError, check_choice, get_device
+from ..core import RunConfig, ConfigError, check_choice, check_int, check_number, check_bool, get_device
 from ..data import ImageDataset
 from ..metrics import cluster_metrics, kmeans
 from ..losses import triplet_indices, batch_triplet_loss
@@ -163,6 +163,9 @@ class JULE(Method):
     cap_negatives: bool = False     # at most (clusters in the batch - 1) negatives per positive pair (JULE.torch)
     anchor_only_grad: bool = False  # train through the anchor role only (JULE.torch's criterion at gamma = 1)
 
+    arxiv = "1604.03628"
+    family = "agglomerative"
+    paper_datasets = ("usps", "mnist-test", "cmu-pie", "coil20", "umist", "frgc", "ytf", "coil100", "mnist")   # cheapest first: the jule profile's order
     presets = {
         "paper": PAPER,
         "fast": {**PAPER, "method_args": dict(epochs_per_period=5)},
@@ -179,18 +182,11 @@ class JULE(Method):
 
     def __post_init__(self):
         if not 0 < self.eta <= 1: raise ConfigError(f"eta must lie in (0, 1], got {self.eta!r}")
-        for name in ("epochs_per_period", "K_s", "K_c", "n_negatives"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ConfigError(f"{name} must be a positive integer, got {v!r}")
-        for name in ("local_min_clusters", "isolated_factor"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0: raise ConfigError(f"{name} must be a non-negative integer, got {v!r}")
-        for name in ("lam", "margin", "lr_gamma", "lr_power", "momentum", "dampening"):
-            if not 0 <= getattr(self, name) < float("inf"): raise ConfigError(f"{name} must be a finite number >= 0, got {getattr(self, name)!r}")
-        for name in ("a", "gamma"):
-            if not 0 < getattr(self, name) < float("inf"): raise ConfigError(f"{name} must be a positive finite number, got {getattr(self, name)!r}")
-        for name in ("bn_train_features", "exact_update", "triangular_lists", "cap_negatives", "anchor_only_grad"):
-            if not isinstance(getattr(self, name), bool): raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        for name in ("epochs_per_period", "K_s", "K_c", "n_negatives"): check_int(name, getattr(self, name), 1)
+        for name in ("local_min_clusters", "isolated_factor"): check_int(name, getattr(self, name))
+        for name in ("lam", "margin", "lr_gamma", "lr_power", "momentum", "dampening"): check_number(name, getattr(self, name), positive=False)
+        for name in ("a", "gamma"): check_number(name, getattr(self, name))
+        for name in ("bn_train_features", "exact_update", "triangular_lists", "cap_negatives", "anchor_only_grad"): check_bool(name, getattr(self, name))
         check_choice("JULE arch", self.arch, ["auto", "generic", *JULE_ARCHS])
 
     def build_model(self, cfg:RunConfig, in_channels:int, n_clusters:int) -> nn.Module:

@@ -57,6 +57,9 @@ class SACC(CC):
     normalization: str = "strong"    # ImageNet-normalised inputs: "strong" (SACC's code, faithful), "all" or "none" (fixed variants)
     objective: str = "standard"      # the pairs `sacc_loss` contrasts: "standard" (train.py) or "stl10" (train_STL10.py, where sigma stays 1)
 
+    arxiv = "2206.00380"
+    paper_datasets = ("cifar10", "cifar100", "stl10", "imagenet10", "imagenet-dogs")
+    dataset_presets = {**CC.dataset_presets, "cifar100": "paper-cifar100"}
     presets = {
         "paper": dict(PAPER_SACC),
         "paper-cifar100": dict(PAPER_SACC, method_args=dict(sigma=0.5)),

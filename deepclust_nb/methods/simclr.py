@@ -40,6 +40,7 @@ class SimCLR(Method):
     feature_dim: int = 128       # instance embedding size
     hidden_dim: int|None = None  # hidden width of the instance head (None: the backbone's, at least 512)
 
+    arxiv = "2002.05709"
     presets = {
         "fast": dict(FAST, epochs=100),
         # 8x8 digits: the tiny CNN at native size, milder crops and no mirroring (a mirrored digit is another shape)

@@ -96,9 +96,8 @@ def paper_protocol(method:str, # a registered method
                   ) -> dict:
     "The protocol of `method`'s paper on `dataset` in PROTOCOL_KEYS: its paper preset (the pipeline's choice per dataset), resolved."
     from deepclust_nb.engine import METHODS, list_methods
-    from deepclust_nb.pipeline import paper_preset   # which preset is the paper's protocol on this dataset
     if method not in METHODS: list_methods()
-    preset = METHODS[check_choice("method", method, sorted(METHODS))].preset_for(paper_preset(method, dataset), dataset)
+    preset = METHODS[check_choice("method", method, sorted(METHODS))].preset_for(METHODS[method].paper_preset(dataset), dataset)
     cfg = RunConfig.from_dict({**RunConfig(method=method).to_dict(), **preset, "dataset": dataset})
     return {k: cfg.resolved_precision(torch.device(device or "cpu")) if k == "precision" else getattr(cfg, k) for k in PROTOCOL_KEYS}
 
