@@ -62,7 +62,9 @@ def silhouette_scores(x:torch.Tensor, # (m, d) features
     np.fill_diagonal(d, 0.0)   # cdist leaves rounding noise on the diagonal, which scikit-learn rejects
     return {k: _score(lambda l: silhouette_score(d, l, metric="precomputed"), lab) for k, lab in labelings.items()}
 
-def calinski_harabasz_scores(x:torch.Tensor, labelings:dict[int, np.ndarray]) -> dict[int, float]:
+def calinski_harabasz_scores(x:torch.Tensor, # (m, d) features
+                             labelings:dict[int, np.ndarray], # K -> (m,) labels, from `kmeans_scan`
+                            ) -> dict[int, float]:
     "Calinski-Harabasz index CH(K) of each labelling."
     xn = x.double().cpu().numpy()
     return {k: _score(lambda l: calinski_harabasz_score(xn, l), lab) for k, lab in labelings.items()}
