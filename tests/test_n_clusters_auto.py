@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from deepclust_nb.core import RunConfig, ConfigError
 from deepclust_nb.data import load
-from deepclust_nb.engine import fit, list_methods, METHODS, MetricsLog
+from deepclust_nb.engine import fit, evaluate_checkpoint, list_methods, METHODS, MetricsLog
 from deepclust_nb.cli import build_parser, train_config
 
 def test_auto_digits_run_records_estimate(tmp_path):
@@ -22,6 +22,8 @@ def test_auto_digits_run_records_estimate(tmp_path):
     assert int(z["n_clusters_estimated"]) == k and len(np.unique(z["pred"])) <= k and (z["pred"] == z["kmeans_pred"]).all()
     assert z["probs"].shape == (len(data), 15)   # the head trained with K_max
     assert all(r["n_clusters_estimated"] >= 2 for r in MetricsLog(tmp_path).records if "nmi" in r)
+    ev = evaluate_checkpoint(tmp_path/"checkpoint.pt", data=data, device="cpu")   # the checkpoint re-estimates K the same way
+    assert ev["metrics"]["n_clusters_estimated"] == k and ev["metrics"]["nmi"] == summary["metrics"]["nmi"]
 
 def test_cli_takes_auto():
     args = build_parser().parse_args(["train", "--method", "cc", "--preset", "digits", "--n-clusters", "auto", "--max-clusters", "30"])
