@@ -14,7 +14,7 @@ from fastcore.docments import docments
 from .core import RunConfig, ConfigError, write_json
 from .pipeline import PROFILES, expand_profile, write_params, read_params, check_params, write_run_configs
 from . import data as dc_data
-from .engine import fit, evaluate_checkpoint, list_methods, make_method, CheckpointError, METHODS
+from .engine import fit, evaluate_checkpoint, list_methods, make_method, CheckpointError, METHODS, check_n_clusters_auto
 from .harness import NonFiniteLossError
 from .distributed import is_main, world_size
 from .bench import BenchSettings, SMOKE, run_bench, bench_table
@@ -151,7 +151,7 @@ def train_config(args) -> RunConfig:
         dataset = given.get("dataset") or presets[args.preset].get("dataset") or RunConfig.dataset
         base = cls.preset_for(args.preset, dataset)   # as the pipeline does: JULE's paper preset sets eta and the image size per dataset
     cfg = RunConfig.from_dict({**base, **given, "method_args": {**base.get("method_args", {}), **_key_values(args.arg, "--arg")}})
-    make_method(cfg.method, cfg.method_args)  # validate the method and its arguments before loading data
+    check_n_clusters_auto(cfg, make_method(cfg.method, cfg.method_args))  # validate the method, its arguments and n_clusters 'auto' before loading data
     return cfg
 
 def _cmd_train(args) -> int:
@@ -167,7 +167,8 @@ def _cmd_train(args) -> int:
     m = res["metrics"]
     status = "done" if res["complete"] else f"stopped at epoch {res['epoch']}/{cfg.epochs} (run again to resume)"
     print(f"{cfg.method} on {cfg.dataset}: {status}; NMI {m.get('nmi', float('nan')):.4f} (geometric {m.get('nmi_geo', float('nan')):.4f}), "
-          f"ACC {m.get('acc', float('nan')):.4f}, ARI {m.get('ari', float('nan')):.4f}; outputs in {out}")
+          f"ACC {m.get('acc', float('nan')):.4f}, ARI {m.get('ari', float('nan')):.4f}"
+          + (f"; K estimated {m['n_clusters_estimated']} (of 2..{res['n_clusters']})" if "n_clusters_estimated" in m else "") + f"; outputs in {out}")
     return 0
 
 def _cmd_evaluate(args) -> int:
@@ -176,7 +177,8 @@ def _cmd_evaluate(args) -> int:
     res = evaluate_checkpoint(path, source=args.data_from, root=args.data_root, allow_untrained=args.allow_untrained, device=args.device)
     m = res["metrics"]
     print(f"{res['method']} on {res['dataset']}, epoch {res['epoch']} ({path}): NMI {m['nmi']:.4f} (geometric {m['nmi_geo']:.4f}), "
-          f"ACC {m['acc']:.4f}, ARI {m['ari']:.4f}, {m['n_clusters_used']} clusters used")
+          f"ACC {m['acc']:.4f}, ARI {m['ari']:.4f}, {m['n_clusters_used']} clusters used"
+          + (f" (K estimated {m['n_clusters_estimated']})" if "n_clusters_estimated" in m else ""))
     if args.out: write_json(args.out, res)
     return 0
 

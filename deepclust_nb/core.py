@@ -103,7 +103,8 @@ class RunConfig:
     temperature_instance: float = 0.5  # tau_I of the instance NT-Xent
     temperature_cluster: float = 1.0   # tau_C of the cluster contrast
     image_size: int = 32             # side of the square views fed to the backbone
-    n_clusters: int|None = None      # None: number of classes of the dataset
+    n_clusters: int|str|None = None  # None: number of classes of the dataset; "auto": estimated from the learned features after training
+    max_clusters: int|None = None    # with n_clusters "auto": the K the method trains with and the largest K scanned (None: min(100, n // 10))
     seed: int = 0                    # seed for every RNG
     deterministic: bool = False      # deterministic torch kernels (slower on GPU)
     precision: str = "auto"          # "auto" (bf16 on GPU, fp32 on CPU), "bf16" or "fp32"
@@ -128,9 +129,14 @@ class RunConfig:
             if not isinstance(self.probe_epochs, (list, tuple)) or any(isinstance(e, bool) or not isinstance(e, (int, np.integer)) or e < 0 for e in self.probe_epochs):
                 raise ConfigError(f"probe_epochs must be None or a list of non-negative integers, got {self.probe_epochs!r}")
             self.probe_epochs = sorted({int(e) for e in self.probe_epochs})   # a plain sorted list: JSON, comparison and resume see one form
-        if self.n_clusters is not None:
+        if self.n_clusters is not None and self.n_clusters != "auto":
             if isinstance(self.n_clusters, bool) or not isinstance(self.n_clusters, (int, np.integer)) or self.n_clusters < 2:
-                raise ConfigError(f"n_clusters must be an integer >= 2 or None, got {self.n_clusters!r}")
+                raise ConfigError(f"n_clusters must be an integer >= 2, 'auto' or None, got {self.n_clusters!r}")
+        if self.max_clusters is not None:
+            if self.n_clusters != "auto":
+                raise ConfigError(f"max_clusters is the upper bound of n_clusters 'auto', but n_clusters is {self.n_clusters!r}; "
+                                  "set n_clusters to 'auto' or max_clusters to None")
+            check_int("max_clusters", self.max_clusters, 2)
         for name in ("lr", "temperature_instance", "temperature_cluster"): check_number(name, getattr(self, name))
         check_number("weight_decay", self.weight_decay, positive=False)
         check_choice("precision", self.precision, PRECISIONS)

@@ -17,6 +17,7 @@ from .core import RunConfig, ConfigError, atomic_write, check_choice
 from .data import ImageDataset, load as load_dataset
 from .augment import test_view
 from .metrics import cluster_metrics, kmeans
+from .n_clusters import DEFAULT_K_METHOD, DEFAULT_K_SAMPLE, default_max_clusters, estimate_n_clusters
 from .models import BACKBONES, check_input_size, to_channels_last
 from .distributed import process_group, is_main, rank_slice, on_main, data_parallel
 from .checkpoint import CheckpointError, load_checkpoint, check_identity
@@ -25,8 +26,9 @@ from .harness import (MetricsLog, Run, run_identity, start_run, resume_run, save
 from .probe import Probe
 
 # %% auto #0
-__all__ = ['METHODS', 'Method', 'register_method', 'list_methods', 'make_method', 'embed_dataset', 'predict', 'evaluate',
-           'save_predictions', 'training_eval_set', 'fit', 'evaluate_checkpoint']
+__all__ = ['METHODS', 'Method', 'register_method', 'list_methods', 'make_method', 'embed_dataset', 'check_n_clusters_auto',
+           'train_n_clusters', 'predict', 'evaluate', 'save_predictions', 'training_eval_set', 'fit',
+           'evaluate_checkpoint']
 
 # %% ../nbs/06_engine.ipynb #07253dfb
 @dataclass
@@ -142,22 +144,45 @@ def embed_dataset(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, 
     model.train(was_training)
     return {k: torch.cat(v) for k, v in outs.items()}
 
+def check_n_clusters_auto(cfg:RunConfig, method:Method) -> None:
+    "Refuse n_clusters 'auto' for a method that trains in its own loop (JULE), whose predictions never pass through `predict`."
+    def own(cls): return cls.own_loop.__qualname__ != "Method.own_loop"   # by name: a method class may come from another copy of this module
+    if cfg.n_clusters == "auto" and own(type(method)):
+        able = [n for n in list_methods() if not own(METHODS[n])]
+        raise ConfigError(f"method {cfg.method!r} trains and predicts in its own loop, so it cannot estimate n_clusters ('auto'); give n_clusters "
+                          f"as an integer, or use a method that can: {', '.join(able)}")
+
+def train_n_clusters(cfg:RunConfig, method:Method, data:ImageDataset) -> int:
+    "The K a run trains with: `cfg.n_clusters`, the dataset's classes (None), or with 'auto' the upper bound K_max (`cfg.max_clusters`, else `default_max_clusters`)."
+    if cfg.n_clusters != "auto": return cfg.n_clusters or data.n_classes
+    check_n_clusters_auto(cfg, method)
+    k_max = cfg.max_clusters or default_max_clusters(len(data))
+    if k_max >= len(data):
+        raise ConfigError(f"max_clusters {k_max} must be smaller than the number of images in {cfg.dataset!r} ({len(data)}) to estimate K")
+    return k_max
+
 def predict(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, n_clusters:int, precision:str="fp32") -> dict[str, np.ndarray]:
-    "The method's cluster of every image (`pred`), k-means on the backbone features (`kmeans_pred`), and the features themselves."
+    "The method's cluster of every image (`pred`), k-means on the backbone features (`kmeans_pred`), and the features themselves; with n_clusters 'auto', K estimated in [2, n_clusters] from the features (`n_clusters_estimated`) and `pred` = `kmeans_pred` with it."
     emb = embed_dataset(method, model, images, cfg, precision, keys=("features", "probs"))   # not the instance embedding: memory
-    km = kmeans(emb["features"], n_clusters, seed=cfg.seed).cpu().numpy()
-    out = dict(pred=emb["probs"].argmax(1).cpu().numpy() if "probs" in emb else km, kmeans_pred=km,
+    auto = cfg.n_clusters == "auto"
+    k = estimate_n_clusters(emb["features"], min(n_clusters, len(images) - 1), seed=cfg.seed)[0] if auto else n_clusters   # a small eval subset caps K
+    km = kmeans(emb["features"], k, seed=cfg.seed).cpu().numpy()
+    out = dict(pred=emb["probs"].argmax(1).cpu().numpy() if "probs" in emb and not auto else km, kmeans_pred=km,
                features=emb["features"].cpu().numpy())
     if "probs" in emb: out["probs"] = emb["probs"].cpu().numpy()
+    if auto: out["n_clusters_estimated"] = np.array(k)
     return out
 
 def evaluate(method:Method, model:nn.Module, data:ImageDataset, images:Tensor, cfg:RunConfig, n_clusters:int,
              precision:str="fp32") -> dict:
-    "Clustering metrics of the method's prediction and, for methods with a cluster head, of k-means on the backbone features."
+    "Clustering metrics of the method's prediction and, for methods with a cluster head, of k-means on the backbone features (with 'auto': the estimated K, and the K_max head's metrics as `head_*`)."
     p = predict(method, model, images, cfg, n_clusters, precision)
     labels = data.labels.numpy()
     out = cluster_metrics(labels, p["pred"])
-    if "probs" in p: out.update({f"kmeans_{k}": v for k, v in cluster_metrics(labels, p["kmeans_pred"]).items()})
+    if "n_clusters_estimated" in p:
+        out["n_clusters_estimated"] = int(p["n_clusters_estimated"])
+        if "probs" in p: out.update({f"head_{k}": v for k, v in cluster_metrics(labels, p["probs"].argmax(1)).items()})
+    elif "probs" in p: out.update({f"kmeans_{k}": v for k, v in cluster_metrics(labels, p["kmeans_pred"]).items()})
     return out
 
 def save_predictions(path:str|Path, # target .npz
@@ -249,8 +274,11 @@ def _finish(run:Run, log:MetricsLog, wall_time_s:float) -> dict:
     complete = run.epoch >= cfg.epochs
     evaluated = [r for r in log.records if "nmi" in r]
     metrics = {k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s") and not k.startswith("probe_")} if evaluated else {}
-    summary = run_summary(run, metrics, wall_time_s, complete,
-                          **({} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant, n_images=len(pre_data)))))
+    extra = {} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant, n_images=len(pre_data)))
+    if cfg.n_clusters == "auto":   # K was estimated after training: by what, in which range, and the estimate of the last evaluation
+        extra["n_clusters_auto"] = dict(estimator=DEFAULT_K_METHOD, sample=DEFAULT_K_SAMPLE, k_min=2, max_clusters=run.n_clusters,
+                                        n_clusters_estimated=metrics.get("n_clusters_estimated"))
+    summary = run_summary(run, metrics, wall_time_s, complete, **extra)
     if complete: save_predictions(run.out_dir/"predictions.npz", run.data.labels.numpy(),
                                   predict(run.method, run.model, run.images, cfg, run.n_clusters, run.precision))
     return write_outcome(run, summary)
@@ -268,7 +296,7 @@ def fit(cfg:RunConfig, # the run
     t_start = time.perf_counter()
     method = make_method(cfg.method, cfg.method_args)
     data = data if data is not None else load_dataset(cfg.dataset)
-    n_clusters = cfg.n_clusters or data.n_classes
+    n_clusters = train_n_clusters(cfg, method, data)   # with 'auto': the upper bound K_max
     _check_run(cfg, data, n_clusters)   # before the output folder exists: a bad config leaves nothing behind
     pre_data = _pre_pass_data(cfg, method, data, pre_pass_data)   # None: one pass per epoch
     out_dir = _writable_dir(out_dir)

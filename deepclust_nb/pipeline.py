@@ -11,7 +11,7 @@ import yaml
 
 from .core import RunConfig, ConfigError, check_choice, atomic_write, write_json
 from .data import REMOTE_FILES, get_spec, list_datasets, load, local_dirs
-from .engine import METHODS, fit, list_methods, make_method
+from .engine import METHODS, check_n_clusters_auto, fit, list_methods, make_method
 from .probe import PROBE_FILE
 
 # %% auto #0
@@ -208,7 +208,7 @@ def run_config(params:dict, # the content of params.yaml
     args = {**preset.pop("method_args", {}), **(settings.get("args") or {}), **run.get("args", {})}
     cfg = RunConfig.from_dict({**preset, **overrides, "method": method, "dataset": check_choice("dataset", run["dataset"], list_datasets()),
                                "seed": run["seed"], "method_args": args})
-    make_method(method, args)  # rejects unknown method arguments by name
+    check_n_clusters_auto(cfg, make_method(method, args))  # rejects unknown method arguments by name, and n_clusters 'auto' for JULE
     return cfg
 
 def check_params(params:dict, # the content of params.yaml
