@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_engine.ipynb #6013b402
 from __future__ import annotations
-import copy, dataclasses, importlib, json, os, pkgutil, random, tempfile, time
+import copy, dataclasses, importlib, json, os, pkgutil, random, tempfile, time, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -155,7 +155,8 @@ def predict(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, n_clus
 
 def evaluate(method:Method, model:nn.Module, data:ImageDataset, images:Tensor, cfg:RunConfig, n_clusters:int,
              precision:str="fp32") -> dict:
-    "Clustering metrics of the method's prediction and, for methods with a cluster head, of k-means on the backbone features."
+    "Clustering metrics of the method's prediction and, for methods with a cluster head, of k-means on the backbone features; none without labels."
+    if not data.labelled: return {}   # unlabelled images (a user's folder): nothing to compare with; `fit` says so once
     p = predict(method, model, images, cfg, n_clusters, precision)
     labels = data.labels.numpy()
     out = cluster_metrics(labels, p["pred"])
@@ -200,6 +201,9 @@ RESUMABLE_CHANGES = ("epochs", "eval_every", "eval_subset", "checkpoint_every", 
                      "probe_epochs")
 
 def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
+    if not n_clusters:
+        raise ConfigError(f"dataset {cfg.dataset!r} has no labels, so the number of clusters cannot default to its number of classes: set n_clusters "
+                          f"(`deepclust train --n-clusters K`, or `methods.<method>.overrides.n_clusters` in params.yaml)")
     if cfg.batch_size > len(data):
         raise ConfigError(f"batch_size {cfg.batch_size} is larger than dataset {cfg.dataset!r} ({len(data)} images); use at most {len(data)}")
     if n_clusters > len(data):
@@ -403,6 +407,9 @@ def fit(cfg:RunConfig, # the run
     data = data if data is not None else load_dataset(cfg.dataset)
     n_clusters = cfg.n_clusters or data.n_classes
     _check_run(cfg, data, n_clusters)   # before the output folder exists: a bad config leaves nothing behind
+    if not data.labelled and is_main():
+        warnings.warn(f"dataset {cfg.dataset!r} has no labels: NMI, ACC and ARI are not computed; the clusters are in predictions.npz "
+                      f"(`deepclust gallery RUN_DIR` writes assignments and a gallery)", UserWarning)
     pre_data = _pre_pass_data(cfg, method, data, pre_pass_data)   # None: one pass per epoch
     out_dir = _writable_dir(out_dir)
     if (summary := method.own_loop(cfg, out_dir, data, resume, stop_after, progress)) is not None: return summary
