@@ -1,6 +1,6 @@
 """A folder of the user's own images through the library as the pipeline's stages use it, without DVC: params.yaml with a `folder:` dataset,
-the check and fetch stages (the fetch stage's notebook code itself), training without labels, the evaluate stage's notebook code (no metrics,
-a gallery instead); and the command line's refusals and its failure on a corrupt file, which leaves nothing behind."""
+the check and fetch stages (the fetch stage's notebook code itself), training without labels, the evaluate, figures and report stages' notebook
+code (no metrics: cluster sizes, a gallery and the README's section instead); and the command line's refusals and its failure on a corrupt file, which leaves nothing behind."""
 import json, warnings, zipfile
 from pathlib import Path
 import numpy as np
@@ -57,6 +57,15 @@ def test_a_folder_as_a_pipeline_run(tmp_path, isolated_data, monkeypatch):
     assert set(ev["gallery"].values()) == {"assignments.csv", "clusters.json", "gallery.html", "gallery.png"}
     rows = (tmp_path/"reports"/"runs"/key/"assignments.csv").read_text().splitlines()
     assert rows[0] == "path,cluster,confidence,similarity" and len(rows) == 49 and {r.split(",")[0] for r in rows[1:]} == set(ds.paths)
+    (tmp_path/"reports"/"runs.json").write_text(json.dumps(dict(profile="default", runs=[key])))   # what the check stage writes
+    DATASETS.pop("my-photos")
+    exec(_notebook_code(REPO/"nbs"/"pipeline"/"figures.ipynb", runs_file="reports/runs.json", out_root="reports/runs", out_dir="reports/figures",
+                        data_root="data", max_points=0), {})
+    assert sorted(p.name for p in (tmp_path/"reports"/"figures").glob("*.png")) == ["curves-my-photos.png", "sizes-simclr-my-photos.png"]
+    exec(_notebook_code(REPO/"nbs"/"pipeline"/"report.ipynb", runs_file="reports/runs.json", out_root="reports/runs",
+                        benchmarks="reports/benchmarks", out_dir="reports"), {})
+    readme = (tmp_path/"reports"/"README.md").read_text()
+    assert "## Your own images" in readme and f"[gallery.html](runs/{key}/gallery.html)" in readme and "3 of 3 clusters used" in readme, readme[:3000]
 
 def test_the_command_line_on_a_corrupt_folder_leaves_nothing(tmp_path, isolated_data):
     photos = _photos(tmp_path/"photos", 6)
@@ -79,3 +88,18 @@ def test_coil20_pngs_as_a_flat_folder(tmp_path, isolated_data):
     ref = load("coil20", source=SHARED_DATASETS/"coil20")
     by_path = {p.split("/")[-1]: i for i, p in enumerate(ds.paths)}
     assert (ds.images[by_path["obj3__10.png"]] == ref.images[2 * 72 + 10]).all()   # the same pixels as the registered COIL-20
+
+def test_jule_without_labels_reports_no_metrics(tmp_path, isolated_data):
+    "JULE's own loop measures every period against the labels: without labels it measures nothing (not NMI 0 against a label -1), with them as before."
+    import torch
+    from deepclust_nb.core import RunConfig
+    from deepclust_nb.data import ImageDataset
+    from deepclust_nb.engine import METHODS, fit, list_methods
+    list_methods()
+    d = load("digits").subset(range(150))
+    cfg = RunConfig.from_dict({**METHODS["jule"].preset_for("digits", "digits"), "method": "jule", "n_clusters": 10})
+    unlabelled = ImageDataset(d.images, torch.full((150,), -1), [], "digits", paths=[f"{i}.png" for i in range(150)])
+    with pytest.warns(UserWarning, match="has no labels"): res = fit(cfg, tmp_path/"u", data=unlabelled, progress=False)
+    assert res["complete"] and res["metrics"] == {}
+    assert not any("nmi" in json.loads(line) for line in (tmp_path/"u"/"metrics.jsonl").read_text().splitlines())
+    assert fit(cfg, tmp_path/"l", data=d, progress=False)["metrics"]["rc_nmi_geo"] > 0.3

@@ -154,7 +154,12 @@ def build_folder(folder:str|Path, # the user's folder (see `scan_folder`)
         except Exception as e: bad(rel, e)
     with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as ex, \
          tqdm(total=len(ok), desc=f"decode {name}", unit="img", disable=None) as bar:
-        for fut in [ex.submit(one, j) for j in range(len(ok))]: fut.result(); bar.update()
+        futures = [ex.submit(one, j) for j in range(len(ok))]
+        try:
+            for fut in futures: fut.result(); bar.update()
+        except BaseException:   # the first unreadable file (or an interrupt): the images not yet decoded are not started
+            for fut in futures: fut.cancel()
+            raise
     keep = [ok[j] for j in np.flatnonzero(done)]
     if failed:
         listed = ", ".join(list(failed)[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
