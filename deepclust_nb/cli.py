@@ -161,6 +161,8 @@ def _cmd_train(args) -> int:
     for name in filter(None, (cfg.dataset, cfg.pre_pass_dataset)):
         if world_size() > 1 and not dc_data.cache_paths(name, args.data_root)[0].exists():   # every process would build it at once
             raise ConfigError(f"no prepared {name} cache for this job of {world_size()} processes; run `deepclust fetch {name}` first")
+    if cfg.dataset not in dc_data.DATASETS and args.data_from and Path(args.data_from).expanduser().is_dir():
+        dc_data.fetch_folder(cfg.dataset, args.data_from, root=args.data_root)   # a folder of the user's own images, named by --dataset
     data = dc_data.load(cfg.dataset, source=args.data_from, root=args.data_root)
     pre_pass_data = dc_data.load(cfg.pre_pass_dataset, root=args.data_root) if cfg.pre_pass_dataset else None   # its own cache or local copy
     res = fit(cfg, out, data=data, pre_pass_data=pre_pass_data, resume=args.resume, stop_after=args.stop_after, progress=args.progress)
