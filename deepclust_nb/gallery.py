@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import sparse
 
 from .core import ConfigError, atomic_write, read_json, write_json
 from .data import ImageDataset, load, register_prepared_folders
@@ -18,9 +19,10 @@ __all__ = ['CONFIDENCE_TEMPERATURE', 'GALLERY_FILES', 'cluster_centres', 'assign
 
 # %% ../nbs/22_gallery.ipynb #c4436211
 CONFIDENCE_TEMPERATURE = 0.1   # of the softmax over cosine similarities to the cluster centres (runs without a cluster head)
+_CHUNK = 32768                 # rows of the (rows, K) similarity block computed at once: memory stays bounded on large datasets
 
 def _unit(x:np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float64)
+    x = np.asarray(x, np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 def cluster_centres(features:np.ndarray, # (N, D) features of the images
@@ -30,9 +32,12 @@ def cluster_centres(features:np.ndarray, # (N, D) features of the images
     "The (K, D) unit-length mean direction of each cluster's L2-normalised features (zeros for an empty cluster)."
     pred = np.asarray(pred, np.int64)
     k = int(n_clusters or pred.max() + 1)
-    sums = np.zeros((k, features.shape[1])); np.add.at(sums, pred, _unit(features))
+    sums = np.zeros((k, features.shape[1]), np.float64)
+    for s in range(0, len(pred), _CHUNK):   # a sparse one-hot (K, rows) times the block: np.add.at is ~100x slower
+        p = pred[s:s + _CHUNK]
+        sums += sparse.csr_matrix((np.ones(len(p), np.float32), (p, np.arange(len(p)))), shape=(k, len(p))) @ _unit(features[s:s + _CHUNK])
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    return np.where(norms > 0, sums / np.maximum(norms, 1e-12), 0.0)
+    return np.where(norms > 0, sums / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
 
 def assignment_confidence(pred:np.ndarray, # (N,) cluster of each image
                           features:np.ndarray, # (N, D) features
@@ -42,13 +47,18 @@ def assignment_confidence(pred:np.ndarray, # (N,) cluster of each image
     "Each image's confidence in its cluster and its cosine similarity to the cluster's centre, and how the confidence was computed."
     pred = np.asarray(pred, np.int64)
     k = max(int(pred.max()) + 1, probs.shape[1] if probs is not None else 0)
-    sims = _unit(features) @ cluster_centres(features, pred, k).T                  # (N, K) cosine similarity to every centre
-    own = sims[np.arange(len(pred)), pred]
+    centres = cluster_centres(features, pred, k)
+    own, soft = np.empty(len(pred), np.float32), np.empty(len(pred), np.float32)
+    for s in range(0, len(pred), _CHUNK):   # (rows, K) cosine similarities to every centre, a block at a time
+        sims, p = _unit(features[s:s + _CHUNK]) @ centres.T, pred[s:s + _CHUNK]
+        own[s:s + _CHUNK] = sims[np.arange(len(p)), p]
+        if probs is None:
+            z = sims / temperature; z -= z.max(1, keepdims=True); e = np.exp(z)
+            soft[s:s + _CHUNK] = e[np.arange(len(p)), p] / e.sum(1)
     if probs is not None:
-        return np.asarray(probs, np.float64)[np.arange(len(pred)), pred], own, "max probability of the cluster head"
-    z = sims / temperature; z -= z.max(1, keepdims=True)
-    soft = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    return soft[np.arange(len(pred)), pred], own, f"softmax over the cosine similarities to the cluster centres (temperature {temperature:g})"
+        return np.asarray(probs, np.float32)[np.arange(len(pred)), pred], own, "max probability of the cluster head"
+    return soft, own, f"softmax over the cosine similarities to the cluster centres (temperature {temperature:g})"
+
 
 # %% ../nbs/22_gallery.ipynb #88eb11a3
 def exemplars(pred:np.ndarray, # (N,) cluster of each image
@@ -57,11 +67,10 @@ def exemplars(pred:np.ndarray, # (N,) cluster of each image
              ) -> dict[int, list[int]]:
     "For every non-empty cluster, the indices of its `n` images nearest its centre (highest similarity first; ties by index)."
     pred = np.asarray(pred, np.int64)
-    out = {}
-    for c in np.unique(pred):
-        members = np.flatnonzero(pred == c)
-        out[int(c)] = members[np.lexsort((members, -similarity[members]))][:n].tolist()
-    return out
+    order = np.lexsort((np.arange(len(pred)), -np.asarray(similarity, np.float64), pred))   # by cluster, then nearest first, then index
+    starts = np.flatnonzero(np.r_[True, pred[order][1:] != pred[order][:-1]])
+    return {int(pred[order[s]]): order[s:s + n].tolist() for s in starts}
+
 
 # %% ../nbs/22_gallery.ipynb #f22ff2e7
 GALLERY_FILES = ("assignments.csv", "clusters.json", "gallery.html", "gallery.png")
@@ -88,20 +97,27 @@ def _html(data:ImageDataset, clusters:list[dict], title:str, note:str) -> str:
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style></head><body>'
             f'<h1>{html.escape(title)}</h1><p>{html.escape(note)}</p>{"".join(rows)}</body></html>\n')
 
-def _grid_png(path:Path, data:ImageDataset, clusters:list[dict], n:int, title:str) -> None:
-    "One row of exemplars per cluster, labelled with its id and size (matplotlib without pyplot: no backend is touched)."
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(1.0 * n + 1.6, 1.0 * len(clusters) + 0.6))
-    axes = fig.subplots(len(clusters), n, squeeze=False)
+def _grid_png(path:Path, data:ImageDataset, clusters:list[dict], n:int, title:str, max_rows:int) -> None:
+    "One row of exemplars per cluster, labelled with its id and size, for the `max_rows` largest clusters: one mosaic, one matplotlib axes."
+    from matplotlib.figure import Figure   # without pyplot: no backend is touched
+    if len(clusters) > max_rows:
+        keep = {c["cluster"] for c in sorted(clusters, key=lambda c: (-c["size"], c["cluster"]))[:max_rows]}
+        title += f"; the {max_rows} largest clusters shown (all in gallery.html)"
+        clusters = [c for c in clusters if c["cluster"] in keep]
+    _, ch, h, w = data.images.shape
+    pad = max(1, h // 12)
+    mosaic = np.full((len(clusters) * (h + pad) + pad, n * (w + pad) + pad, ch), 255, np.uint8)   # white between the tiles
     for r, c in enumerate(clusters):
-        for j, ax in enumerate(axes[r]):
-            ax.set_xticks([]); ax.set_yticks([])
-            for s in ax.spines.values(): s.set_visible(False)
-            if j < len(c["exemplars"]):
-                img = _hwc(data, c["exemplars"][j]["index"])
-                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        axes[r][0].set_ylabel(f"{c['cluster']}\nn={c['size']:,}", rotation=0, ha="right", va="center", fontsize=8)
-    fig.suptitle(title, fontsize=9)
+        for j, e in enumerate(c["exemplars"]):
+            y, x = pad + r * (h + pad), pad + j * (w + pad)
+            mosaic[y:y + h, x:x + w] = _hwc(data, e["index"])
+    fig = Figure(figsize=(0.9 * n + 1.5, 0.9 * len(clusters) + 0.7))
+    ax = fig.subplots()
+    ax.imshow(mosaic[..., 0] if ch == 1 else mosaic, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_yticks([pad + r * (h + pad) + h / 2 for r in range(len(clusters))], [f"{c['cluster']}\nn={c['size']:,}" for c in clusters], fontsize=8)
+    ax.set_xticks([]); ax.tick_params(length=0)
+    for s in ax.spines.values(): s.set_visible(False)
+    ax.set_title(title, fontsize=9)
     with atomic_write(path) as f: fig.savefig(f, format="png", dpi=100, bbox_inches="tight")
 
 def write_gallery(run_dir:str|Path, # a finished run: its predictions.npz (pred, features, maybe probs, labels)
@@ -109,6 +125,7 @@ def write_gallery(run_dir:str|Path, # a finished run: its predictions.npz (pred,
                   root:str|Path|None=None, # without `data`: the data folder holding its prepared cache
                   n_exemplars:int=8, # images shown per cluster
                   out_dir:str|Path|None=None, # where the files go (default: run_dir)
+                  max_png_rows:int=50, # gallery.png shows at most this many clusters (the largest); gallery.html shows all
                  ) -> dict[str, Path]:
     "Write assignments.csv, clusters.json, gallery.html and gallery.png for a run: each image's cluster and confidence, and each cluster's exemplars."
     run_dir = Path(run_dir)
@@ -151,5 +168,5 @@ def write_gallery(run_dir:str|Path, # a finished run: its predictions.npz (pred,
     title = f"{run_dir.name}: {len(ex)} clusters of {len(pred):,} images ({data.name})"
     note = f"The {n_exemplars} images nearest each cluster's centre in feature space; confidence: {how}."
     with atomic_write(files["gallery.html"], "w") as f: f.write(_html(data, clusters, title, note))
-    _grid_png(files["gallery.png"], data, clusters, n_exemplars, title)
+    _grid_png(files["gallery.png"], data, clusters, n_exemplars, title, max_png_rows)
     return files
