@@ -20,7 +20,7 @@ from .distributed import is_main, world_size
 from .bench import BenchSettings, SMOKE, run_bench, bench_table
 
 # %% auto #0
-__all__ = ['build_parser', 'train_config', 'main']
+__all__ = ['FOLDER_FLAGS', 'build_parser', 'train_config', 'main']
 
 # %% ../nbs/90_cli.ipynb #fd8c6fb9
 def _parse_value(text:str):
@@ -43,11 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fetch", help="download or import a dataset and prepare its cache",
                        description="Prepare a dataset: download it from its official source (checksum verified) or import a local copy.")
-    f.add_argument("dataset", help="registered dataset name (see `deepclust datasets`)")
+    f.add_argument("dataset", help="registered dataset name (see `deepclust datasets`), or a name of yours for a folder given with --from")
     f.add_argument("--from", dest="source", metavar="PATH",
                    help="local file or folder holding the data (official archives, their extracted folders, or .npz copies); no download")
     f.add_argument("--root", metavar="DIR", help="data folder (default: $DEEPCLUST_DATA, else ./data in the project)")
     f.add_argument("--force", action="store_true", help="rebuild the prepared cache even if it exists")
+    _add_folder_options(f)
     f.set_defaults(func=_cmd_fetch)
 
     sub.add_parser("datasets", help="list registered datasets").set_defaults(func=lambda a: print("\n".join(dc_data.list_datasets())) or 0)
@@ -106,15 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--workers", type=int, metavar="N", help="processes for nbdev's processing of the notebooks (default: one per CPU, at most 4)")
     d.set_defaults(func=_cmd_docs)
     _add_bench_parser(sub)
+    _add_gallery_parser(sub)
     return p
 
 # %% ../nbs/90_cli.ipynb #9bb2ea86
 def _cmd_fetch(args) -> int:
-    path = dc_data.fetch(args.dataset, source=args.source, force=args.force, root=args.root)
+    path = _fetch(args)
     ds = dc_data.load(args.dataset, root=args.root)
-    counts = ds.labels.bincount(minlength=ds.n_classes).tolist()
-    print(f"{args.dataset}: {len(ds)} images {tuple(ds.images.shape[1:])}, {ds.n_classes} classes, variant {ds.variant!r}; "
-          f"per class {counts}; cache {path}")
+    classes = f"{ds.n_classes} classes" if ds.labelled else "unlabelled"
+    counts = f"per class {ds.labels.bincount(minlength=ds.n_classes).tolist()}" if ds.labelled else "no labels: metrics will be skipped"
+    print(f"{args.dataset}: {len(ds)} images {tuple(ds.images.shape[1:])}, {classes}, variant {ds.variant!r}; {counts}; cache {path}")
     return 0
 
 def _cmd_profile(args) -> int:
@@ -160,12 +162,17 @@ def _cmd_train(args) -> int:
     for name in filter(None, (cfg.dataset, cfg.pre_pass_dataset)):
         if world_size() > 1 and not dc_data.cache_paths(name, args.data_root)[0].exists():   # every process would build it at once
             raise ConfigError(f"no prepared {name} cache for this job of {world_size()} processes; run `deepclust fetch {name}` first")
+    if cfg.dataset not in dc_data.DATASETS and args.data_from and Path(args.data_from).expanduser().is_dir():
+        dc_data.fetch_folder(cfg.dataset, args.data_from, root=args.data_root)   # a folder of the user's own images, named by --dataset
     data = dc_data.load(cfg.dataset, source=args.data_from, root=args.data_root)
     pre_pass_data = dc_data.load(cfg.pre_pass_dataset, root=args.data_root) if cfg.pre_pass_dataset else None   # its own cache or local copy
     res = fit(cfg, out, data=data, pre_pass_data=pre_pass_data, resume=args.resume, stop_after=args.stop_after, progress=args.progress)
     if not is_main(): return 0   # rank 0 reports for the whole job
     m = res["metrics"]
     status = "done" if res["complete"] else f"stopped at epoch {res['epoch']}/{cfg.epochs} (run again to resume)"
+    if not data.labelled:
+        print(f"{cfg.method} on {cfg.dataset}: {status}; no labels, so no NMI, ACC or ARI; `deepclust gallery {out}` shows the clusters")
+        return 0
     print(f"{cfg.method} on {cfg.dataset}: {status}; NMI {m.get('nmi', float('nan')):.4f} (geometric {m.get('nmi_geo', float('nan')):.4f}), "
           f"ACC {m.get('acc', float('nan')):.4f}, ARI {m.get('ari', float('nan')):.4f}"
           + (f"; K estimated {m['n_clusters_estimated']} (of 2..{res['n_clusters']})" if "n_clusters_estimated" in m else "") + f"; outputs in {out}")
@@ -176,9 +183,10 @@ def _cmd_evaluate(args) -> int:
     if path.is_dir(): path = path/"checkpoint.pt"
     res = evaluate_checkpoint(path, source=args.data_from, root=args.data_root, allow_untrained=args.allow_untrained, device=args.device)
     m = res["metrics"]
-    print(f"{res['method']} on {res['dataset']}, epoch {res['epoch']} ({path}): NMI {m['nmi']:.4f} (geometric {m['nmi_geo']:.4f}), "
-          f"ACC {m['acc']:.4f}, ARI {m['ari']:.4f}, {m['n_clusters_used']} clusters used"
-          + (f" (K estimated {m['n_clusters_estimated']})" if "n_clusters_estimated" in m else ""))
+    k_note = f" (K estimated {m['n_clusters_estimated']})" if "n_clusters_estimated" in m else ""
+    if "nmi" not in m: print(f"{res['method']} on {res['dataset']}, epoch {res['epoch']} ({path}): the dataset has no labels, so no metrics{k_note}")
+    else: print(f"{res['method']} on {res['dataset']}, epoch {res['epoch']} ({path}): NMI {m['nmi']:.4f} (geometric {m['nmi_geo']:.4f}), "
+                f"ACC {m['acc']:.4f}, ARI {m['ari']:.4f}, {m['n_clusters_used']} clusters used{k_note}")
     if args.out: write_json(args.out, res)
     return 0
 
@@ -194,6 +202,7 @@ def main(argv:list[str]|None=None) -> int:
     "Entry point of the `deepclust` console command."
     args = build_parser().parse_args(argv)
     try:
+        dc_data.register_prepared_folders(getattr(args, "data_root", None) or getattr(args, "root", None))   # the user's folders, by name
         return args.func(args)
     except (ConfigError, dc_data.DatasetError, CheckpointError, NonFiniteLossError, FileNotFoundError, PermissionError) as e:
         print(f"deepclust: error: {e}", file=sys.stderr)
@@ -243,3 +252,53 @@ def _cmd_bench(args) -> int:
     failed = [f"{r['method']} at {r['image_size']} px ({k})" for r in result["rows"] for k in ("ceiling", "ours", "papers") if "error" in r[k]]
     print(f"wrote {out} and {out.with_suffix('.md')}" + (f"; failed measurements (errors in the JSON): {', '.join(failed)}" if failed else ""))
     return 0
+
+# %% ../nbs/90_cli.ipynb #3aa4bc2c
+FOLDER_FLAGS = ("image_size", "fit", "layout", "on_error")   # options of `fetch` for a folder of the user's own images
+
+def _add_folder_options(f) -> None:
+    "The options of `deepclust fetch` for a folder of your own images (see `data.folder`)."
+    g = f.add_argument_group("a folder of your own images", "NAME is yours (not one of `deepclust datasets`) and --from names a folder: one "
+                             "subfolder per class (labels used for evaluation only), or images without subfolders (unlabelled). Options not "
+                             "given keep those of the existing cache, else the defaults; the cache is rebuilt when they or the folder's files change.")
+    g.add_argument("--image-size", type=int, metavar="PX", help="side of the square images stored (default: 64)")
+    g.add_argument("--fit", choices=dc_data.FITS, help="crop: centre square crop, then resize (default); square: resize whole, aspect ratio not kept")
+    g.add_argument("--layout", choices=dc_data.LAYOUTS, help="classes: one subfolder per class; flat: no labels; auto (default): flat if the "
+                   "folder holds images itself or has no subfolders")
+    g.add_argument("--on-error", choices=dc_data.ON_ERROR, help="an unreadable image: fail naming it (default), or skip it with a warning")
+
+def _fetch(args) -> Path:
+    "The fetch of `deepclust fetch`: a dataset of the library, or a folder of the user's own images under a name of theirs."
+    opts = {k: getattr(args, k) for k in FOLDER_FLAGS if getattr(args, k, None) is not None}
+    name = args.dataset
+    if name in dc_data.DATASETS and not dc_data.is_folder_dataset(name):
+        if opts: raise ConfigError(f"{', '.join('--' + k.replace('_', '-') for k in opts)}: options of a folder of your own images, but {name!r} is "
+                                   f"a dataset of the library; give your folder a name of its own")
+        return dc_data.fetch(name, source=args.source, force=args.force, root=args.root)
+    if not dc_data.is_folder_dataset(name) and args.source is None:   # neither registered nor prepared: unknown, or a folder in root/local/
+        from deepclust_nb.core import data_dir
+        local = Path(args.root).expanduser() if args.root else data_dir()
+        if not (local/"local"/name).is_dir():
+            raise ConfigError(f"unknown dataset {name!r}; accepted: {', '.join(dc_data.list_datasets())}; "
+                              f"or use a folder of your own images: `deepclust fetch {name} --from FOLDER`")
+    return dc_data.fetch_folder(name, args.source, force=args.force, root=args.root, **opts)
+
+def _add_gallery_parser(sub) -> None:
+    g = sub.add_parser("gallery", help="each image's cluster, the cluster sizes and a gallery of exemplars, for a finished run",
+                       description="Write into a finished run's folder: assignments.csv (each file or image index, its cluster and confidence), "
+                                   "clusters.json (sizes, exemplars), gallery.html (self-contained, opens offline) and gallery.png (one row of "
+                                   "exemplars per cluster). The dataset is the run's, loaded from its prepared cache.")
+    g.add_argument("run_dir", help="a run folder holding predictions.npz (e.g. runs/simclr-photos-0 or reports/runs/<run>)")
+    g.add_argument("--exemplars", type=int, default=8, metavar="N", help="images shown per cluster, nearest its centre (default: 8)")
+    g.add_argument("--data-root", metavar="DIR", help="data folder, as for `fetch --root`")
+    g.add_argument("--out", metavar="DIR", help="write the files here instead of the run folder")
+    g.set_defaults(func=_cmd_gallery)
+
+def _cmd_gallery(args) -> int:
+    from deepclust_nb.gallery import write_gallery   # matplotlib and the gallery only for this command
+    files = write_gallery(args.run_dir, root=args.data_root, n_exemplars=args.exemplars, out_dir=args.out)
+    info = json.loads(files["clusters.json"].read_text())
+    print(f"{args.run_dir}: {info['n_clusters_used']} clusters of {info['n_images']:,} images, sizes {info['sizes']}; "
+          f"wrote {', '.join(str(p) for p in files.values())}")
+    return 0
+

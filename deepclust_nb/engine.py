@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_engine.ipynb #6013b402
 from __future__ import annotations
-import copy, dataclasses, importlib, pkgutil, tempfile, time
+import copy, dataclasses, importlib, pkgutil, tempfile, time, warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable, ClassVar
@@ -175,11 +175,14 @@ def predict(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, n_clus
 
 def evaluate(method:Method, model:nn.Module, data:ImageDataset, images:Tensor, cfg:RunConfig, n_clusters:int,
              precision:str="fp32") -> dict:
-    "Clustering metrics of the method's prediction and, for methods with a cluster head, of k-means on the backbone features (with 'auto': the estimated K, and the K_max head's metrics as `head_*`)."
+    "Clustering metrics of the method's prediction and, for methods with a cluster head, of k-means on the backbone features (with 'auto': the estimated K, and the K_max head's metrics as `head_*`); without labels only the estimated K."
+    auto = cfg.n_clusters == "auto"
+    if not (data.labelled or auto): return {}   # unlabelled images (a user's folder): nothing to compare with; `fit` says so once
     p = predict(method, model, images, cfg, n_clusters, precision)
+    if not data.labelled: return {"n_clusters_estimated": int(p["n_clusters_estimated"])}
     labels = data.labels.numpy()
     out = cluster_metrics(labels, p["pred"])
-    if "n_clusters_estimated" in p:
+    if auto:
         out["n_clusters_estimated"] = int(p["n_clusters_estimated"])
         if "probs" in p: out.update({f"head_{k}": v for k, v in cluster_metrics(labels, p["probs"].argmax(1)).items()})
     elif "probs" in p: out.update({f"kmeans_{k}": v for k, v in cluster_metrics(labels, p["kmeans_pred"]).items()})
@@ -195,6 +198,9 @@ def save_predictions(path:str|Path, # target .npz
 
 # %% ../nbs/06_engine.ipynb #ad00da6d
 def _check_run(cfg:RunConfig, data:ImageDataset, n_clusters:int) -> None:
+    if not n_clusters:
+        raise ConfigError(f"dataset {cfg.dataset!r} has no labels, so the number of clusters cannot default to its number of classes: set n_clusters "
+                          f"(`deepclust train --n-clusters K`, or `methods.<method>.overrides.n_clusters` in params.yaml)")
     if cfg.batch_size > len(data):
         raise ConfigError(f"batch_size {cfg.batch_size} is larger than dataset {cfg.dataset!r} ({len(data)} images); use at most {len(data)}")
     if n_clusters > len(data):
@@ -298,6 +304,9 @@ def fit(cfg:RunConfig, # the run
     data = data if data is not None else load_dataset(cfg.dataset)
     n_clusters = train_n_clusters(cfg, method, data)   # with 'auto': the upper bound K_max
     _check_run(cfg, data, n_clusters)   # before the output folder exists: a bad config leaves nothing behind
+    if not data.labelled and is_main():
+        warnings.warn(f"dataset {cfg.dataset!r} has no labels: NMI, ACC and ARI are not computed; the clusters are in predictions.npz "
+                      f"(`deepclust gallery RUN_DIR` writes assignments and a gallery)", UserWarning)
     pre_data = _pre_pass_data(cfg, method, data, pre_pass_data)   # None: one pass per epoch
     out_dir = _writable_dir(out_dir)
     if (summary := method.own_loop(cfg, out_dir, data, resume, stop_after, progress)) is not None: return summary

@@ -10,15 +10,15 @@ import numpy as np
 import yaml
 
 from .core import RunConfig, ConfigError, check_choice, atomic_write, write_json
-from .data import REMOTE_FILES, get_spec, list_datasets, load, local_dirs
+from .data import REMOTE_FILES, get_spec, list_datasets, load, local_dirs, fetch, fetch_folder, register_folder, FOLDER_DEFAULTS
 from .engine import METHODS, check_n_clusters_auto, fit, list_methods, make_method
 from .probe import PROBE_FILE
 
 # %% auto #0
 __all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES', 'PLUGIN_DIR',
            'PARAMS_HEADER', 'library_methods', 'jule_runs', 'local_source', 'method_code', 'add_run', 'run_key',
-           'expand_profile', 'load_plugins', 'export_plugin', 'run_config', 'check_params', 'write_run_configs',
-           'train_run', 'run_cost', 'write_params', 'read_params']
+           'expand_profile', 'load_plugins', 'export_plugin', 'folder_datasets', 'add_folder_dataset', 'fetch_dataset',
+           'run_config', 'check_params', 'write_run_configs', 'train_run', 'run_cost', 'write_params', 'read_params']
 
 # %% ../nbs/30_pipeline.ipynb #339d30ae
 def library_methods(family:str|None=None, # "contrastive", "agglomerative", or None: all
@@ -186,6 +186,44 @@ def export_plugin(nb_path:str|Path, # a notebook whose `#| plugin` cells define 
     os.replace(maker.fname, dest)
     return dest
 
+# %% ../nbs/30_pipeline.ipynb #d46eae7c
+def folder_datasets(params:dict, # the content of params.yaml
+                   ) -> dict[str, dict]:
+    "Register the datasets of `params` that are folders of the user's own images (a `folder:` entry); return their full options by name."
+    out = {}
+    for name, entry in (params.get("datasets") or {}).items():
+        if not isinstance(entry, dict) or "folder" not in entry: continue
+        opts = entry["folder"] if entry["folder"] is not None else {}
+        if not isinstance(opts, dict):
+            raise ConfigError(f"datasets.{name}.folder must be a mapping of folder options ({', '.join([*FOLDER_DEFAULTS, 'max_pixels'])}) "
+                              f"or {{}}, got {opts!r}")
+        opts = {**FOLDER_DEFAULTS, **opts}
+        register_folder(name, entry.get("source"), **opts)   # checks the name (never one of the library's) and every option
+        out[name] = opts
+    return out
+
+def add_folder_dataset(params:dict, # the content of params.yaml, changed in place
+                       name:str, # a name of the user's (not one of the library's datasets)
+                       source:str|Path|None=None, # the folder (None: data/local/<name>/)
+                       **options, # image_size, fit, layout, on_error, max_pixels (see `data.fetch_folder`)
+                      ) -> str:
+    "Add a folder of the user's own images to `params` as dataset `name`, after checking the name and the options; return the name."
+    entry = dict(source=None if source is None else str(source), folder=dict(options))
+    folder_datasets(dict(datasets={name: entry}))
+    params.setdefault("datasets", {})[name] = entry
+    return name
+
+def fetch_dataset(params:dict, # the content of params.yaml
+                  name:str, # a dataset under params["datasets"]
+                  root:str|Path="data", # the data folder: data/prepared (caches), data/local (the user's copies)
+                 ) -> Path:
+    "The fetch stage: prepare dataset `name` as `params` says (a folder of the user's with its options, else the library's dataset and its `source`)."
+    entry = (params.get("datasets") or {}).get(check_choice("dataset", name, params.get("datasets") or {})) or {}
+    folders = folder_datasets(params)
+    if name in folders: return fetch_folder(name, entry.get("source"), root=root, **folders[name])
+    return fetch(name, source=entry.get("source"), root=root)
+
+
 # %% ../nbs/30_pipeline.ipynb #c9fc1f59
 def run_config(params:dict, # the content of params.yaml
                key:str, # a key of params["runs"]
@@ -193,6 +231,7 @@ def run_config(params:dict, # the content of params.yaml
               ) -> RunConfig:
     "The RunConfig of run `key`: the method's preset, then the method's overrides and args, then the run's dataset and seed."
     load_plugins(params, root)
+    folder_datasets(params)   # the user's folders, by the names params.yaml gives them
     run = params["runs"][check_choice("run", key, params["runs"])]
     method = check_choice("method", run["method"], list_methods())
     presets = METHODS[method].presets
@@ -216,6 +255,7 @@ def check_params(params:dict, # the content of params.yaml
                 ) -> list[str]:
     "Validate the whole of params.yaml (its plugins imported first); return the run keys, or raise a ConfigError naming the first bad value."
     load_plugins(params, root)
+    folder_datasets(params)
     check_choice("profile", params.get("profile"), PROFILES)
     figures = params.get("figures") or {}
     if unknown := sorted(set(figures) - set(FIGURES)): raise ConfigError(f"unknown key {unknown[0]!r} under figures; accepted: {', '.join(FIGURES)}")

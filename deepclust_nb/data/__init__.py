@@ -14,6 +14,7 @@ from .imagenet import *
 from .mnist_usps import *
 from .coil import *
 from .faces import *
-from . import core, downloads, cache, cifar_stl, imagenet, mnist_usps, coil, faces
+from .folder import *
+from . import core, downloads, cache, cifar_stl, imagenet, mnist_usps, coil, faces, folder
 
-__all__ = [n for m in (core, downloads, cache, cifar_stl, imagenet, mnist_usps, coil, faces) for n in m.__all__]   # the names of every part, as one module had them
+__all__ = [n for m in (core, downloads, cache, cifar_stl, imagenet, mnist_usps, coil, faces, folder) for n in m.__all__]   # the names of every part, as one module had them

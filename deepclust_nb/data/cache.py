@@ -32,11 +32,13 @@ def _write_cache(ds:ImageDataset, root:Path, origin:dict) -> Path:
     cache, side = cache_paths(ds.name, root)
     side.unlink(missing_ok=True)
     images, labels = ds.images.cpu().numpy(), ds.labels.cpu().numpy()
-    with atomic_write(cache) as f: np.savez(f, images=images, labels=labels)
+    extra = {} if ds.paths is None else dict(paths=np.array(ds.paths, dtype=str))   # a fixed-width unicode array: loads without pickle
+    with atomic_write(cache) as f: np.savez(f, images=images, labels=labels, **extra)
     from deepclust_nb import __version__
     write_json(side, dict(
         format=CACHE_FORMAT, name=ds.name, variant=ds.variant, protocol=ds.protocol, n_images=len(ds), n_classes=ds.n_classes,
-        class_names=ds.class_names, class_counts=np.bincount(labels, minlength=ds.n_classes).tolist(),
+        class_names=ds.class_names, class_counts=np.bincount(labels, minlength=ds.n_classes).tolist() if ds.labelled else None,
+        labelled=ds.labelled, has_paths=ds.paths is not None,
         images_shape=list(images.shape), images_dtype="uint8", labels_dtype="int64", images_sha256=array_sha256(images),
         cache_file=cache.name, cache_bytes=cache.stat().st_size, cache_sha256=file_hash(cache),
         source=origin, meta=ds.meta, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), deepclust_nb=__version__))
@@ -61,11 +63,12 @@ def _read_cache(name:str, root:str|Path|None=None, check_only:bool=False) -> Ima
         raise CacheCorruptError(f"the prepared {name} cache {cache} is corrupt: sha256 {actual}, expected {info['cache_sha256']} "
                                 f"(from {side.name}); {_fix_hint(name)}")
     if check_only: return None
-    with np.load(io.BytesIO(data), allow_pickle=False) as z: images, labels = z["images"], z["labels"]
+    with np.load(io.BytesIO(data), allow_pickle=False) as z: images, labels, paths = z["images"], z["labels"], z["paths"].tolist() if "paths" in z else None
     if list(images.shape) != info["images_shape"]:
         raise CacheCorruptError(f"the prepared {name} cache {cache} holds images {images.shape}, its sidecar says {info['images_shape']}; {_fix_hint(name)}")
     return ImageDataset(torch.from_numpy(images), torch.from_numpy(labels), info["class_names"], name, info["variant"], info["protocol"],
-                        {**info["meta"], "source": info["source"], "cache": str(cache), "cache_sha256": info["cache_sha256"], "created": info["created"]})
+                        {**info["meta"], "source": info["source"], "cache": str(cache), "cache_sha256": info["cache_sha256"], "created": info["created"]},
+                        paths)
 
 # %% ../../nbs/02c_cache.ipynb #f06c11b4
 LOCAL_MD5_LIMIT = 4 << 30  # bytes; larger local archives are not hashed

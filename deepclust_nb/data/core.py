@@ -55,12 +55,13 @@ def _as_index(idx, n:int) -> torch.Tensor:
 class ImageDataset:
     "A whole dataset in memory: uint8 images (N, C, H, W), int64 labels, class names and provenance."
     images: torch.Tensor      # uint8, (N, C, H, W), contiguous, C in {1, 3}
-    labels: torch.Tensor      # int64, (N,), values in 0..n_classes-1
+    labels: torch.Tensor      # int64, (N,), values in 0..n_classes-1; all -1 for unlabelled images (then class_names is [])
     class_names: list[str]    # one name per class; n_classes = len(class_names)
     name: str                 # registry name, e.g. "cifar10"
     variant: str = ""         # the exact data, e.g. "CIFAR-10 (JPEG-q75 copy)", "USPS (9,298)"
     protocol: str = ""        # split protocol, e.g. "train+test (transductive)", "train only"
     meta: dict = field(default_factory=dict)  # anything else: source, sha256 of the arrays, ...
+    paths: list[str]|None = None  # where each image came from (e.g. its file path relative to a user's folder), or None
 
     def __post_init__(self):
         if isinstance(self.images, np.ndarray): self.images = torch.from_numpy(self.images)
@@ -73,19 +74,28 @@ class ImageDataset:
             raise ConfigError(f"labels must be a 1-D int64 tensor, got {getattr(self.labels, 'dtype', type(self.labels).__name__)} "
                               f"of shape {tuple(getattr(self.labels, 'shape', ()))}")
         if len(self.labels) != len(self.images): raise ConfigError(f"{len(self.images)} images but {len(self.labels)} labels")
-        if isinstance(self.class_names, (str, bytes)) or not all(isinstance(c, str) for c in self.class_names) or not len(self.class_names):
-            raise ConfigError(f"class_names must be a non-empty list of strings, got {self.class_names!r}")
+        unlabelled = isinstance(self.class_names, (list, tuple)) and not len(self.class_names) and bool((self.labels == -1).all())
+        if isinstance(self.class_names, (str, bytes)) or not all(isinstance(c, str) for c in self.class_names) or not (len(self.class_names) or unlabelled):
+            raise ConfigError(f"class_names must be a non-empty list of strings (or [] with every label -1: unlabelled images), got {self.class_names!r}")
         self.class_names = list(self.class_names)
         k = len(self.class_names)
-        if len(self.labels) and (self.labels.min() < 0 or self.labels.max() >= k):
+        if len(self.labels) and k and (self.labels.min() < 0 or self.labels.max() >= k):
             raise ConfigError(f"labels must lie in 0..{k-1} ({k} class names), got values from {self.labels.min().item()} to {self.labels.max().item()}")
         if not isinstance(self.name, str) or not self.name: raise ConfigError(f"name must be a non-empty string, got {self.name!r}")
+        if self.paths is not None:
+            self.paths = [str(p) for p in self.paths]
+            if len(self.paths) != len(self.images): raise ConfigError(f"{len(self.images)} images but {len(self.paths)} paths")
         self.images = self.images.contiguous()
 
     @property
     def n_classes(self) -> int:
-        "Number of classes K (the length of `class_names`)."
+        "Number of classes K (the length of `class_names`; 0 for unlabelled images)."
         return len(self.class_names)
+
+    @property
+    def labelled(self) -> bool:
+        "Whether the images carry ground-truth classes (False: every label is -1, and metrics against labels cannot be computed)."
+        return self.n_classes > 0
 
     def __len__(self) -> int: return len(self.labels)
 
@@ -97,7 +107,8 @@ class ImageDataset:
         "The images at `idx` (integer indices, a boolean mask or a slice), with the same classes and provenance."
         sel = _as_index(idx, len(self))
         return ImageDataset(self.images[sel], self.labels[sel], list(self.class_names), self.name, self.variant, self.protocol,
-                            {**self.meta, "subset": {"of": len(self), "n": len(sel)}})
+                            {**self.meta, "subset": {"of": len(self), "n": len(sel)}},
+                            None if self.paths is None else [self.paths[i] for i in sel.tolist()])
 
 # %% ../../nbs/02a_data_core.ipynb #67dcb078
 @dataclass(frozen=True)

@@ -230,6 +230,10 @@ def jule_images(data:ImageDataset, # the dataset
     x = F.interpolate(data.images.float(), size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
     return x.round_().clamp_(0, 255).to(torch.uint8)
 
+def _truth_metrics(truth:np.ndarray, pred:np.ndarray) -> dict:
+    "Clustering metrics against the ground truth; none for unlabelled images (every label -1: a user's folder without classes)."
+    return cluster_metrics(truth, pred) if len(truth) and truth.min() >= 0 else {}
+
 def _final_stage(method:JULE, model:nn.Module, images:Tensor, truth:np.ndarray, n_target:int, cfg:RunConfig, precision:str) -> tuple[dict, dict, dict]:
     "JULE-RC and k-means on the final features (evaluation mode); the metrics, the predictions and the stage timings."
     t0 = time.perf_counter()
@@ -239,9 +243,9 @@ def _final_stage(method:JULE, model:nn.Module, images:Tensor, truth:np.ndarray, 
     t2 = time.perf_counter()
     rc = recluster(graph, F.normalize(feats, dim=1), n_target, **method._cluster_args())
     t3 = time.perf_counter()
-    out = {f"rc_{k}": v for k, v in cluster_metrics(truth, rc).items()}
+    out = {f"rc_{k}": v for k, v in _truth_metrics(truth, rc).items()}
     km = kmeans(feats, n_target, seed=cfg.seed).cpu().numpy()
-    out.update({f"kmeans_{k}": v for k, v in cluster_metrics(truth, km).items()})
+    out.update({f"kmeans_{k}": v for k, v in _truth_metrics(truth, km).items()})
     out["rc_time_s"] = time.perf_counter() - t0
     return out, dict(rc_pred=rc, kmeans_pred=km, features=feats.float().cpu().numpy()), dict(features_s=t1 - t0, knn_graph_s=t2 - t1, merges_s=t3 - t2)
 
@@ -301,7 +305,7 @@ class _JuleRun:
         self.period_labels.append(labels)
         del pixel_graph
         loop["cluster_time_s"] += time.perf_counter() - t0
-        record = dict(epoch=0, step=0, period=0, n_clusters=int(labels.max()) + 1, **cluster_metrics(self.truth, labels),
+        record = dict(epoch=0, step=0, period=0, n_clusters=int(labels.max()) + 1, **_truth_metrics(self.truth, labels),
                       cluster_time_s=time.perf_counter() - t0)
         if labels.max() + 1 <= self.run.n_clusters: self.finish(record)
         self.log.append(record); self.checkpoint(record)
@@ -365,7 +369,7 @@ class _JuleRun:
         self.labels_dev = torch.as_tensor(labels, device=run.device)
         dt_c = time.perf_counter() - t1
         loop["cluster_time_s"] += dt_c
-        record.update(period=loop["period"], n_clusters=int(labels.max()) + 1, **cluster_metrics(self.truth, labels), cluster_time_s=dt_c,
+        record.update(period=loop["period"], n_clusters=int(labels.max()) + 1, **_truth_metrics(self.truth, labels), cluster_time_s=dt_c,
                       isolated_merged=info["isolated_merged"], fallback_merges=info["fallback_merges"])
         if labels.max() + 1 <= n_target: self.finish(record)
 

@@ -326,6 +326,10 @@ def make_figures(runs:Iterable[str|Path], # finished run folders (any profiles)
         *_, run_dir, ev = sorted(groups[k])[0]
         name, what = group_key(method, dataset, "", profile), f"{method} on {dataset}, {run_dir.name}" + ("" if profile == "default" else f" (profile {profile})")
         arrays = load_predictions(run_dir) if (run_dir/"predictions.npz").is_file() else None
+        if ev.get("labelled") is False:   # a folder of the user's own images without classes: cluster sizes only (the evaluate stage wrote its gallery)
+            pred = arrays["pred"] if arrays is not None else np.repeat(np.arange(len(ev["cluster_sizes"])), ev["cluster_sizes"])
+            figures[f"sizes-{name}"] = plot_cluster_sizes(pred, out_dir/f"sizes-{name}", None, ev["n_clusters"], title=f"cluster sizes: {what}")
+            continue
         labels, pred = (arrays["labels"], arrays["pred"]) if arrays is not None else _from_confusion(ev["confusion"])
         data = data_for(dataset) if arrays is not None else None
         if data is not None and len(data) != len(labels): data = None

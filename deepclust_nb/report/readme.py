@@ -21,6 +21,26 @@ from .tables import (DATA_NOTES, FULL_COLUMNS, JULE_NMI_COLUMNS, METHOD_NOTES, O
 __all__ = ['RELIABILITY_COLUMNS', 'COST_COLUMNS', 'REPRODUCTION_COLUMNS', 'write_reliability', 'write_report',
            'reproduction_table']
 
+# %% ../../nbs/20e_report_readme.ipynb #24baedb4
+def _own_images_section(aggregated:Mapping[str, dict], out_dir:Path) -> list[str]:
+    "README lines for runs on a user's own images without labels: no NMI, ACC or ARI, but their cluster sizes and links to their galleries."
+    lines = []
+    for a in aggregated.values():
+        for run in a.get("runs", []):
+            ev, here = read_json(out_dir/"runs"/run/"eval.json"), out_dir/"runs"/run
+            if not isinstance(ev, dict) or ev.get("labelled") is not False: continue
+            sizes = sorted(ev.get("cluster_sizes") or [], reverse=True)
+            shown = ", ".join(f"{s:,}" for s in sizes[:20]) + (f", … ({len(sizes) - 20} more)" if len(sizes) > 20 else "")
+            files = [f"[{f}](runs/{run}/{f})" for f in ("gallery.html", "gallery.png", "assignments.csv", "clusters.json") if (here/f).is_file()]
+            lines.append(f"- `{run}` ({a['method']} on {a['dataset']}, {a.get('variant') or 'no variant'}): {sum(1 for s in sizes if s)} of "
+                         f"{len(sizes)} clusters used; sizes, largest first: {shown}. "
+                         + (f"Gallery and assignments: {', '.join(files)}." if files else f"No gallery yet: `deepclust gallery {here}`."))
+    if not lines: return []
+    return ["## Your own images", "", "Runs on a folder of images without labels have no NMI, ACC or ARI (the tables show –). Their cluster sizes "
+            "are below, with what the evaluate stage wrote beside each run: every file's cluster and confidence (`assignments.csv`) and a "
+            "gallery of the images nearest each cluster's centre (`gallery.html` opens offline).", "", *lines, ""]
+
+
 # %% ../../nbs/20e_report_readme.ipynb #e1a59a11
 def _collapse_notes(aggregated:Mapping[str, dict]) -> list[str]:
     "README lines naming every run whose prediction collapsed to a single cluster (none: one line saying so)."
@@ -212,7 +232,7 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
     runs_rows = runs_table(aggregated)
     written["tables/runs.md"] = _write_text(out_dir/"tables"/"runs.md", markdown_table(runs_rows, RUN_COLUMNS))
     written["tables/runs.tex"] = _write_text(out_dir/"tables"/"runs.tex", latex_table(runs_rows, RUN_COLUMNS, "Our runs: mean ± std over seeds"))
-    md = _head_section(title, aggregated, runs_rows)
+    md = _head_section(title, aggregated, runs_rows) + _own_images_section(aggregated, out_dir)
     for paper in papers: md += _paper_section(paper, rows_pub, aggregated, out_dir, written)
     md += _reliability_section(out_dir) + _cost_section(aggregated) + _figures_section(figures, out_dir, rows_pub) + _data_section(aggregated)
     written["README.md"] = _write_text(out_dir/"README.md", "\n".join(md))

@@ -113,8 +113,9 @@ def evaluate_run(run_dir:str|Path, # a finished run folder
     info = run_info(run_dir)
     arrays = load_predictions(run_dir)
     labels, pred = arrays["labels"], arrays["pred"]
+    labelled = bool(len(labels)) and int(labels.min()) >= 0   # a user's unlabelled folder stores labels -1: cluster sizes only
     metrics = {}
-    for key in sorted(k for k in arrays if k.endswith("pred") and arrays[k].shape == labels.shape):
+    for key in sorted(k for k in arrays if labelled and k.endswith("pred") and arrays[k].shape == labels.shape):
         m = cluster_metrics(labels, arrays[key])
         m["ami"] = float(adjusted_mutual_info_score(labels, arrays[key]))
         metrics.update({_prefix(key) + k: v for k, v in m.items()})
@@ -126,15 +127,15 @@ def evaluate_run(run_dir:str|Path, # a finished run folder
                 dataset=summary.get("dataset") or info["dataset"], variant=summary.get("variant", ""), protocol=summary.get("protocol", ""),
                 seed=info["seed"] if info["seed"] is not None else _seed(run_dir, prov), n_images=int(len(labels)), n_clusters=n_clusters,
                 epoch=summary.get("epoch"), complete=summary.get("complete"), metrics=metrics,
-                confusion=confusion(labels, pred, n_clusters=n_clusters).tolist(),
-                cluster_sizes=np.bincount(pred, minlength=n_clusters).tolist(), class_sizes=np.bincount(labels).tolist(),
+                labelled=labelled, confusion=confusion(labels, pred, n_clusters=n_clusters).tolist() if labelled else None,
+                cluster_sizes=np.bincount(pred, minlength=n_clusters).tolist(), class_sizes=np.bincount(labels).tolist() if labelled else None,
                 cost=dict(train_time_s=train_time, images_per_s=summary.get("images_per_s"), wall_time_s=summary.get("wall_time_s"),
                           gpu_hours=train_time / 3600 if train_time is not None and device.startswith("cuda") else None,
                           device=device, device_name=prov.get("device_name"), precision=summary.get("precision"),
                           **{k: summary[k] for k in _RUN_COSTS if k in summary}),
                 setup={k: summary[k] for k in _SETUP_KEYS if k in summary}, args=info["args"], run_protocol=run_protocol(prov),
                 provenance=dict(git_commit=prov.get("git_commit"), git_dirty=prov.get("git_dirty"), deepclust_nb=prov.get("deepclust_nb")),
-                matches_training_log=None if logged is None else bool(abs(logged - metrics["nmi"]) < 1e-6))
+                matches_training_log=None if logged is None or not labelled else bool(abs(logged - metrics["nmi"]) < 1e-6))
 
 def read_eval(run_dir:str|Path, # a finished run folder
               benchmarks:str|Path|None=None, # folder of `<key>.json` benchmark files (default: `benchmarks/` beside the runs folder)
