@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a method on a dataset",
                        description="Train one method on one dataset. Options not given come from --preset, then from the defaults.")
-    help_of = docments(RunConfig)
+    help_of = {k: (v or "").replace("%", "%%") for k, v in docments(RunConfig).items()}   # argparse formats help with %
     for fld in fields(RunConfig):
         if fld.name == "method_args": continue
         flag = "--" + fld.name.replace("_", "-")

@@ -278,7 +278,7 @@ def _finish(run:Run, log:MetricsLog, wall_time_s:float) -> dict:
     "Rank 0 writes provenance, and predictions and final metrics of a complete run; returns the run's summary."
     cfg, pre_data = run.cfg, run.pre_data
     complete = run.epoch >= cfg.epochs
-    evaluated = [r for r in log.records if "nmi" in r]
+    evaluated = [r for r in log.records if "nmi" in r or "n_clusters_estimated" in r]   # unlabelled data: only the estimated K
     metrics = {k: v for k, v in evaluated[-1].items() if k != "step" and not k.endswith("_s") and not k.startswith("probe_")} if evaluated else {}
     extra = {} if pre_data is None else dict(pre_pass=dict(dataset=cfg.pre_pass_dataset, variant=pre_data.variant, n_images=len(pre_data)))
     if cfg.n_clusters == "auto":   # K was estimated after training: by what, in which range, and the estimate of the last evaluation
