@@ -5,7 +5,7 @@
 # %% build_docs.ipynb #1b982a60
 from __future__ import annotations
 import argparse, ast, base64, hashlib, html, importlib, json, os, posixpath, re, shutil, subprocess, sys, time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -562,15 +562,17 @@ def execute_notebooks(pages:list[Page], # the notebook pages
     if todo:
         say(f"docs: runs {len(todo)} notebooks without a fresh executed copy ({workers} at a time; flags: {flags or 'none'}), "
             f"{len(pages) - len(todo)} from {cache}")
-        jobs = [(p.src, flags, cache, 900) for p in todo]
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            results = list(pool.map(_run_subprocess, jobs))
-        for p, (secs, err) in zip(todo, results): say(f"  {rel(p)}: run in {secs:.1f} s" + (" FAILED" if err else ""))
-        failed = [f"{rel(p)}:\n{err}" for p, (_, err) in zip(todo, results) if err]
+        failed = []
+        with ThreadPoolExecutor(max(1, workers)) as pool:   # threads waiting on subprocesses: each notebook in a process of its own
+            running = {pool.submit(_run_subprocess, (p.src, flags, cache, 900)): p for p in todo}
+            for done in as_completed(running):
+                (secs, err), p = done.result(), running[done]
+                say(f"  {rel(p)}: run in {secs:.1f} s" + (" FAILED" if err else ""))
+                if err: failed.append(f"{rel(p)}:\n{err}")
         if failed: raise DocsError(f"{len(failed)} notebooks failed to run, so their pages cannot show outputs:\n\n" + "\n\n".join(failed))
     runs = {p.out: cached_run(cache, rel(p), keys[p.out], flags) for p in pages}
     missing = [rel(p) for p in pages if runs[p.out] is None]
-    if execute and missing: raise DocsError(f"no executed copy of {missing} in {cache} after running them (is the cache writable?)")
+    if execute and missing: raise DocsError(f"no fresh executed copy of {missing} in {cache} after running them: did a notebook or the library change during the build?")
     if missing: say(f"docs: no fresh executed copy of {len(missing)} notebooks: their pages show code without outputs")
     say(f"docs: executed copies of {len(pages) - len(missing)} notebooks ({len(todo)} run now) in {time.perf_counter() - t0:.0f} s")
     return runs
