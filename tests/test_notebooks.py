@@ -31,6 +31,7 @@ def test_notebook_runs(nb):
     r = subprocess.run([str(BIN/"python"), "tools/build_docs.py", "--run", f"nbs/{nb.as_posix()}", "--flags", flags],
                        cwd=REPO, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"{nb} failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+    assert (REPO/".cache"/"executed"/nb).is_file(), f"{nb} passed but left no executed copy in .cache/executed/ for the docs"
     after = pipeline_state()
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"{nb} changed the checkout's pipeline files (a notebook must work on copies): {changed}"
