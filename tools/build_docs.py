@@ -246,7 +246,8 @@ def _run_subprocess(job:tuple[Path, str, Path, int]) -> tuple[float, str]:
     src, flags, cache, timeout = job
     t0 = time.perf_counter()
     cmd = [sys.executable, str(TOOLS/"build_docs.py"), "--run", str(src), "--flags", flags, "--cache", str(cache), "--quiet"]
-    try: r = subprocess.run(cmd, cwd=src.parent, capture_output=True, text=True, timeout=timeout)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}   # as the tests' workers: one thread per notebook run
+    try: r = subprocess.run(cmd, cwd=src.parent, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired: return time.perf_counter() - t0, f"it ran past {timeout} s"
     return time.perf_counter() - t0, "" if r.returncode == 0 else (r.stdout + r.stderr)[-4000:]
 
@@ -501,6 +502,8 @@ th, td { border: 1px solid #d6dbe0; padding: .25rem .5rem; text-align: left; ver
 th { background: #f3f5f7; }
 pre { background: #f6f8fa; padding: .7rem .9rem; overflow-x: auto; border-radius: 6px; font-size: .85rem; line-height: 1.4; }
 pre.output { background: #fff; border: 1px solid #e3e6ea; }
+pre.output.stderr { background: #fffaf2; border-color: #f0e0c0; color: #5f4b1e; }
+div.output-note { margin: .4rem 0 1rem; padding: .4rem .8rem; border-left: 3px solid #c9a227; background: #fdf8e8; font-size: .9rem; }
 code { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: .9em; }
 details.code-fold summary { cursor: pointer; color: #59636e; }
 div.output img, main img { max-width: 100%; height: auto; }
