@@ -35,7 +35,7 @@ from deepclust_nb.report import figure_gallery
 __all__ = ['TOOLS', 'TEX_FIXES', 'SECTIONS', 'SKIP_FOLDERS', 'EXEC_CACHE', 'RUN_META', 'SLOW_ENV', 'MAX_LINES', 'HEAD_LINES',
            'TAIL_LINES', 'MAX_CHARS', 'MAX_HTML', 'SKIP_REASONS', 'STYLE', 'DocsError', 'tex_to_mathml', 'slug',
            'markdown_parser', 'render_markdown', 'Page', 'page_name', 'site_pages', 'exec_show_docs_only',
-           'DocsProcessors', 'process_notebook', 'test_flags', 'library_hash', 'run_key', 'cached_run', 'run_notebook',
+           'DocsProcessors', 'process_notebook', 'suite_flags', 'library_hash', 'run_key', 'cached_run', 'run_notebook',
            'merge_outputs', 'cell_options', 'front_matter', 'highlight_code', 'cap_text', 'render_output',
            'skipped_note', 'render_cell', 'render_notebook', 'Site', 'execute_notebooks', 'build_site', 'main']
 
@@ -181,7 +181,7 @@ EXEC_CACHE = Path(".cache")/"executed"   # in the checkout: the executed copies 
 RUN_META = "deepclust_run"   # the metadata of an executed copy: what it was run from, with which flags, what it skipped
 SLOW_ENV = "DEEPCLUST_SLOW_TESTS"
 
-def test_flags() -> str:
+def suite_flags() -> str:
     "The flags the test suite runs notebooks with: `slow` when DEEPCLUST_SLOW_TESTS is set, `cuda` where torch sees a GPU."
     import torch
     return " ".join(["slow"] * bool(os.environ.get(SLOW_ENV)) + ["cuda"] * torch.cuda.is_available())
@@ -585,7 +585,7 @@ def build_site(out_dir:str|Path="_site", # the site folder (replaced whole); rel
                n_workers:int|None=None, # processes for nbdev's processing (default: one per CPU, at most 4; 0: in this process)
                quiet:bool=False, # no progress lines
                execute:bool=True, # run the notebooks that have no fresh executed copy (else their pages show no outputs)
-               flags:str|None=None, # test flags of the cells to run (default: as the tests, `test_flags()`)
+               flags:str|None=None, # test flags of the cells to run (default: as the tests, `suite_flags()`)
                cache:str|Path|None=None, # the executed copies (default: .cache/executed in the checkout)
               ) -> Path:
     "Build the static docs site from the notebooks of `nbs/` and the pipeline's `reports/`; return the site folder."
@@ -603,7 +603,7 @@ def build_site(out_dir:str|Path="_site", # the site folder (replaced whole); rel
         for page in site_pages(nbs_path, reports/"README.md"): site.add(page)
         notebooks = [p for p in site.pages.values() if p.src.suffix == ".ipynb"]
         workers = min(4, os.cpu_count() or 1, len(notebooks)) if n_workers is None else n_workers
-        runs = execute_notebooks(notebooks, nbs_path, lib, cache, test_flags() if flags is None else flags, execute, workers or 1, say)
+        runs = execute_notebooks(notebooks, nbs_path, lib, cache, suite_flags() if flags is None else flags, execute, workers or 1, say)
         t_run = time.perf_counter() - t0
         say(f"docs: nbdev processes {len(notebooks)} notebooks ({workers or 'no'} worker processes)")
         jobs = [(p.src, stage/".proc"/(p.out[:-5] + ".ipynb")) for p in notebooks]
@@ -650,7 +650,7 @@ def main(argv:list[str]|None=None) -> int:
     args = p.parse_args(argv)
     try:
         if args.run:
-            for nb in args.run: run_notebook(nb, test_flags() if args.flags is None else args.flags, args.cache, quiet=args.quiet)
+            for nb in args.run: run_notebook(nb, suite_flags() if args.flags is None else args.flags, args.cache, quiet=args.quiet)
             return 0
         site = build_site(args.out, n_workers=args.workers, quiet=args.quiet, execute=not args.no_execute, flags=args.flags, cache=args.cache)
     except DocsError as e:
