@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Build the documentation site from the notebooks of nbs/ (after nbdev's processing) and the pipeline's reports/, "
                                    "with the math as MathML, into a folder of static HTML; every internal link and image is checked.")
     d.add_argument("out", nargs="?", default="_site", help="the site folder, replaced whole (default: _site)")
-    d.add_argument("--workers", type=int, metavar="N", help="processes for nbdev's processing of the notebooks (default: one per CPU, at most 4)")
+    d.add_argument("--workers", type=int, metavar="N", help="processes for running and processing the notebooks (default: one per CPU, at most 4)")
+    d.add_argument("--no-execute", action="store_true", help="run no notebook: outputs only from the executed copies the tests keep in .cache/executed")
     d.set_defaults(func=_cmd_docs)
     _add_bench_parser(sub)
     _add_gallery_parser(sub)
@@ -196,7 +197,8 @@ def _cmd_docs(args) -> int:
     script = next((d/"tools"/"build_docs.py" for d in (here, *here.parents) if (d/"tools"/"build_docs.py").is_file()), None)
     if script is None: raise ConfigError("`deepclust docs` builds the docs of a checkout: run it inside one (tools/build_docs.py not found)")
     import subprocess
-    return subprocess.call([sys.executable, str(script), args.out] + ([f"--workers={args.workers}"] if args.workers is not None else []))
+    return subprocess.call([sys.executable, str(script), args.out] + ([f"--workers={args.workers}"] if args.workers is not None else [])
+                           + ["--no-execute"] * args.no_execute)
 
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `deepclust` console command."

@@ -16,10 +16,15 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 # the longest tests first: pytest-xdist hands tests out in collection order, and a long test started last would be the suite's tail
 # (with --dist worksteal, set in pyproject.toml, the other worker takes the short tests queued behind a long one)
-LONGEST_FIRST = ("test_pipeline.py", "test_faults.py::test_killed", "test_docs.py", "_report_", "test_distributed.py", "tutorials", "02_data")
+LONGEST_FIRST = ("test_pipeline.py", "test_faults.py::test_killed", "test_docs.py::test_builder_notebook", "_report_", "test_distributed.py",
+                 "tutorials", "02_data")
+# ...but the docs site last: its build shows the notebooks' outputs from the executed copies that tests/test_notebooks.py keeps in
+# .cache/executed/, and runs (again) every notebook whose copy is not there yet, so it should come after them
+LAST = ("test_docs.py::test_docs_site_in_chromium",)
 
 def pytest_collection_modifyitems(items):
     def rank(item):
+        if any(key in item.nodeid for key in LAST): return len(LONGEST_FIRST) + 1
         return next((i for i, key in enumerate(LONGEST_FIRST) if key in item.nodeid), len(LONGEST_FIRST))
     items.sort(key=rank)   # stable: the rest keep their order
 

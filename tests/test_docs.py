@@ -3,7 +3,11 @@ opened page by page in headless Chromium (Debian's chromium and chromium-driver;
 
 Every page must load without a Python traceback, every internal link must reach a page or file of the site (and its #heading), every image must
 load, and no page may show raw TeX: math is MathML that Chromium lays out. Screenshots of the home page and of CC's page are kept as test
-artifacts in $DEEPCLUST_TEST_ARTIFACTS/docs (default: test-artifacts/docs in the checkout)."""
+artifacts in $DEEPCLUST_TEST_ARTIFACTS/docs (default: test-artifacts/docs in the checkout).
+
+The pages show the notebooks' executed outputs: the build takes the executed copies tests/test_notebooks.py keeps in .cache/executed/ when they
+are fresh and runs the other notebooks itself (tools/build_docs.ipynb, "Executed outputs"); the browser test checks that CC's page shows the
+numbers and the figure its cells compute, and says that its `slow` cell was not run."""
 import functools, http.server, os, re, shutil, subprocess, sys, tempfile, threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +63,9 @@ return {
   math: Array.from(document.querySelectorAll('math')).map(m => m.getBoundingClientRect().width),
   merror: document.querySelectorAll('merror').length,
   api: Array.from(document.querySelectorAll('h3[id] + pre, h4[id] + pre')).map(p => p.innerText),
+  outputs: Array.from(document.querySelectorAll('pre.output, div.output')).map(o => o.innerText),
+  output_images: Array.from(document.querySelectorAll('div.output img')).filter(i => i.complete && i.naturalWidth > 0).map(i => i.getAttribute('src')),
+  skipped_notes: Array.from(document.querySelectorAll('div.output-note')).map(n => n.innerText),
 };
 """
 RAW_TEX = re.compile(r"\$\$|\\(?:frac|mathrm|mathcal|mathbb|sum|log|left|right|begin|text|operatorname)\b|\$[^\s$][^$\n]*[^\s$\\]\$")
@@ -102,7 +109,8 @@ def test_builder_notebook():
 def test_docs_site_in_chromium(tmp_path):
     "One test, not several: under pytest-xdist a shared fixture would build the site once per worker."
     site = tmp_path/"site"
-    r = subprocess.run([sys.executable, "tools/build_docs.py", str(site)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    # (timeout: alone, with no executed copy kept yet, the build runs every notebook itself)
+    r = subprocess.run([sys.executable, "tools/build_docs.py", str(site)], cwd=REPO, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, f"the docs build failed:\n{r.stdout[-5000:]}\n{r.stderr[-5000:]}"
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     notebooks = [p for p in (REPO/"nbs").rglob("*.ipynb") if not {"pipeline", "benchmarks"} & set(p.relative_to(REPO/"nbs").parts)
@@ -118,6 +126,18 @@ def test_docs_site_in_chromium(tmp_path):
         # the API: show_doc's heading and signature (with the docments) for each exported function and class
         assert any(sig.lstrip().startswith("def nt_xent(") and "# tau" in sig for sig in states["losses.html"]["api"]), states["losses.html"]["api"]
         assert any(sig.lstrip().startswith("def CC(") and "entropy_weight" in sig for sig in states["cc.html"]["api"]) and "show_doc(" not in states["cc.html"]["all_text"], states["cc.html"]["api"]
+        # executed outputs: CC's losses at initialisation (numbers its cell computes) and its figure of views, and the note under its slow cell
+        cc = states["cc.html"]
+        assert any(re.search(r"256 pairs, random weights: instance loss \d\.\d{3} \(chance: log\(2N-1\) = 6\.236\)", o) for o in cc["outputs"]), cc["outputs"]
+        assert any(src.startswith("cc_files/output-") and src.endswith(".png") for src in cc["output_images"]), cc["output_images"]
+        if os.environ.get("DEEPCLUST_SLOW_TESTS"): assert any("k-means on raw pixels: NMI" in o for o in cc["outputs"]), cc["outputs"]   # digits trained
+        else: assert any(n.startswith("Output not shown: it is a slow cell") for n in cc["skipped_notes"]), cc["skipped_notes"]
+        with_outputs = sorted(page for page, st in states.items() if st["outputs"])
+        assert len(with_outputs) >= 8 and {"augment.html", "tutorials/prototype_a_loss.html"} <= set(with_outputs), with_outputs
+        # the tutorial "Cluster your own images" shows its gallery (the PNG grid its cell displays) and the estimated K beside the true one
+        tut = states["tutorials/cluster_your_own_images.html"]
+        assert any(src.endswith(".png") for src in tut["output_images"]), tut["output_images"]
+        assert any(re.search(r"K: estimated \d+, true \d+ \(off by [+-]?\d+\)", o) for o in tut["outputs"]), tut["outputs"]
         driver.get(base + "index.html"); full_page_screenshot(driver, ARTIFACTS/"home.png")
         driver.get(base + "cc.html"); full_page_screenshot(driver, ARTIFACTS/"cc.png")
     assert (ARTIFACTS/"home.png").stat().st_size > 10_000 and (ARTIFACTS/"cc.png").stat().st_size > 10_000

@@ -5,6 +5,10 @@ Cells flagged `slow` (each method's full `digits` run, which the `default` profi
 DEEPCLUST_SLOW_TESTS=1: they would take a third of the suite's time on CI's 2 cores. Their code paths stay covered here by the short runs of
 tests/test_methods.py and the `tiny` pipeline of tests/test_pipeline.py.
 
+Each notebook runs by `python tools/build_docs.py --run`, which is nbdev_test's own `test_nb` (the same cells skipped, in the same folder, stopping
+at the first error) and which, when the notebook passes, keeps its executed copy in .cache/executed/ (git-ignored): the docs build
+(tests/test_docs.py, `python tools/build_docs.py`) shows those outputs on the pages instead of running the notebooks a second time.
+
 Pipeline stage notebooks (nbs/pipeline) and benchmarks (nbs/benchmarks) are run by DVC and by hand, not here."""
 import hashlib, os, subprocess
 import pytest
@@ -24,9 +28,10 @@ def pipeline_state() -> dict[str, str]:
 def test_notebook_runs(nb):
     flags = " ".join(["slow"] * bool(os.environ.get("DEEPCLUST_SLOW_TESTS")) + ["cuda"] * torch.cuda.is_available())
     before = pipeline_state()
-    r = subprocess.run([str(BIN/"nbdev_test"), "--path", str(nb), "--flags", flags, "--do_print"],
-                       cwd=REPO/"nbs", capture_output=True, text=True, timeout=900)
+    r = subprocess.run([str(BIN/"python"), "tools/build_docs.py", "--run", f"nbs/{nb.as_posix()}", "--flags", flags],
+                       cwd=REPO, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"{nb} failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+    assert (REPO/".cache"/"executed"/nb).is_file(), f"{nb} passed but left no executed copy in .cache/executed/ for the docs"
     after = pipeline_state()
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"{nb} changed the checkout's pipeline files (a notebook must work on copies): {changed}"

@@ -4,7 +4,8 @@
 
 # %% build_docs.ipynb #1b982a60
 from __future__ import annotations
-import argparse, ast, base64, html, importlib, json, os, posixpath, re, shutil, sys, time
+import argparse, ast, base64, hashlib, html, importlib, json, os, posixpath, re, shutil, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,19 +20,24 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
-from execnb.nbio import read_nb, write_nb
+from execnb.nbio import dict2nb, read_nb, write_nb
+from execnb.shell import CaptureShell
+from fastcore.xtras import working_directory
 from fastcore.parallel import parallel
 from nbdev.config import get_config
 from nbdev import processors as nbdev_procs
+from nbdev import test as nbdev_test
 
 from deepclust_nb.engine import METHODS, list_methods
 from deepclust_nb.report import figure_gallery
 
 # %% auto #0
-__all__ = ['TOOLS', 'TEX_FIXES', 'SECTIONS', 'SKIP_FOLDERS', 'STYLE', 'DocsError', 'tex_to_mathml', 'slug', 'markdown_parser',
-           'render_markdown', 'Page', 'page_name', 'site_pages', 'exec_show_docs_only', 'DocsProcessors',
-           'process_notebook', 'cell_options', 'front_matter', 'highlight_code', 'render_output', 'render_cell',
-           'render_notebook', 'Site', 'build_site', 'main']
+__all__ = ['TOOLS', 'TEX_FIXES', 'SECTIONS', 'SKIP_FOLDERS', 'EXEC_CACHE', 'RUN_META', 'SLOW_ENV', 'MAX_LINES', 'HEAD_LINES',
+           'TAIL_LINES', 'MAX_CHARS', 'MAX_HTML', 'SKIP_REASONS', 'STYLE', 'DocsError', 'tex_to_mathml', 'slug',
+           'markdown_parser', 'render_markdown', 'Page', 'page_name', 'site_pages', 'exec_show_docs_only',
+           'DocsProcessors', 'process_notebook', 'suite_flags', 'library_hash', 'run_key', 'cached_run', 'run_notebook',
+           'merge_outputs', 'cell_options', 'front_matter', 'highlight_code', 'cap_text', 'render_output',
+           'skipped_note', 'render_cell', 'render_notebook', 'Site', 'execute_notebooks', 'build_site', 'main']
 
 # %% build_docs.ipynb #3327c46a
 class DocsError(RuntimeError):
@@ -170,6 +176,92 @@ def process_notebook(job:tuple[Path, Path], # (the notebook, where its processed
         else: os.environ["IN_TEST"] = in_test
     return time.perf_counter() - t0
 
+# %% build_docs.ipynb #e7c3a002
+EXEC_CACHE = Path(".cache")/"executed"   # in the checkout: the executed copies of the notebooks, as nbs/ lays them out
+RUN_META = "deepclust_run"   # the metadata of an executed copy: what it was run from, with which flags, what it skipped
+SLOW_ENV = "DEEPCLUST_SLOW_TESTS"
+
+def suite_flags() -> str:
+    "The flags the test suite runs notebooks with: `slow` when DEEPCLUST_SLOW_TESTS is set, `cuda` where torch sees a GPU."
+    import torch
+    return " ".join(["slow"] * bool(os.environ.get(SLOW_ENV)) + ["cuda"] * torch.cuda.is_available())
+
+def library_hash(lib:Path) -> str:
+    "A SHA-256 of the package's code (every .py file under `lib`, with its path): outputs depend on it as much as on the notebook."
+    h = hashlib.sha256()
+    for p in sorted(lib.rglob("*.py")):
+        if "__pycache__" not in p.parts: h.update(p.relative_to(lib).as_posix().encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+def run_key(src:Path, lib_sha:str) -> str:
+    "What an executed copy of `src` must have been run from: the notebook file and the library code."
+    return hashlib.sha256(hashlib.sha256(Path(src).read_bytes()).hexdigest().encode() + b"\0" + lib_sha.encode()).hexdigest()
+
+def cached_run(cache:Path, rel:str, key:str, flags:str=""):
+    "The executed copy of notebook `rel` (relative to nbs/) kept in `cache`, if it was run from `key` with at least `flags`; else None."
+    try: nb = read_nb(Path(cache)/rel)
+    except Exception: return None   # none, or unreadable: run again
+    meta = nb.metadata.get(RUN_META) or {}
+    return nb if meta.get("key") == key and set(flags.split()) <= set(meta.get("flags", [])) else None
+
+class _KeepShell(CaptureShell):
+    "execnb's shell, keeping the notebook it runs (whose cells it gives their outputs)."
+    ran = None
+    def run_all(self, nb, *args, **kwargs):
+        _KeepShell.ran = nb
+        return super().run_all(nb, *args, **kwargs)
+
+def run_notebook(src:str|Path, # the notebook
+                 flags:str="", # test flags to run (`slow cuda`), as `nbdev_test --flags`
+                 cache:str|Path|None=None, # where executed copies are kept (default: .cache/executed in the checkout)
+                 quiet:bool=False, # no start and end lines
+                ) -> float:
+    "Run `src` as `nbdev_test --path src --flags flags` does (nbdev's `test_nb`); keep its executed copy in `cache` if it passes; the seconds."
+    src = Path(src).resolve()
+    root, nbs_path, _, lib, tst_flags = _project(src.parent)
+    cache = Path(cache).resolve() if cache else root/EXEC_CACHE
+    rel, asked = src.relative_to(nbs_path).as_posix(), sorted(set(flags.split()))
+    key = run_key(src, library_hash(lib))
+    _KeepShell.ran = None
+    with working_directory(nbs_path):   # nbdev_test's folder; test_nb then runs the notebook in its own
+        nbdev_test.CaptureShell = _KeepShell
+        try: ok, secs = nbdev_test.test_nb(src, skip_flags=tst_flags, force_flags=asked, do_print=not quiet, basepath=root)
+        finally: nbdev_test.CaptureShell = CaptureShell
+    if not ok: raise DocsError(f"{rel} failed when run as nbdev_test runs it (its traceback is above)")
+    old = cached_run(cache, rel, key)
+    if old is not None and set(old.metadata[RUN_META]["flags"]) > set(asked): return secs   # keep the run that ran more cells
+    nb = _KeepShell.ran if _KeepShell.ran is not None else read_nb(src)   # (a notebook whose front matter says skip_exec is not run)
+    skip = set(tst_flags) - set(asked)
+    skipped = {c["id"]: sorted(skip & c.directives_.keys()) for c in nb.cells
+               if c.cell_type == "code" and c.get("id") and skip & (c.get("directives_") or {}).keys()}
+    nb.metadata[RUN_META] = dict(key=key, notebook=rel, flags=asked, skipped=skipped, seconds=round(secs, 1))
+    dst = cache/rel
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
+    write_nb(nb, tmp); os.replace(tmp, dst)   # whole or not at all: tests run notebooks side by side
+    return secs
+
+def _run_subprocess(job:tuple[Path, str, Path, int]) -> tuple[float, str]:
+    "Run one notebook by `python tools/build_docs.py --run` in a process of its own (as the tests run them): its seconds and an error ('' if none)."
+    src, flags, cache, timeout = job
+    t0 = time.perf_counter()
+    cmd = [sys.executable, str(TOOLS/"build_docs.py"), "--run", str(src), "--flags", flags, "--cache", str(cache), "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}   # as the tests' workers: one thread per notebook run
+    try: r = subprocess.run(cmd, cwd=src.parent, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired: return time.perf_counter() - t0, f"it ran past {timeout} s"
+    return time.perf_counter() - t0, "" if r.returncode == 0 else (r.stdout + r.stderr)[-4000:]
+
+def merge_outputs(proc, run) -> None:
+    "Give the processed notebook `proc` the outputs of its executed copy `run`, cell by cell id; mark the cells the run skipped by flag."
+    meta = run.metadata.get(RUN_META) or {}
+    skipped, ran = meta.get("skipped", {}), {c["id"]: c for c in run.cells if c.cell_type == "code" and c.get("id")}
+    for cell in proc.cells:
+        cid = cell.get("id")
+        if cell.cell_type != "code" or cell.get("outputs") or cid is None: continue   # show_doc's cells have their outputs
+        if cid in skipped: cell.metadata["skipped_flags"] = skipped[cid]
+        elif cid in ran: cell.outputs = ran[cid].get("outputs", [])
+
+
 # %% build_docs.ipynb #20e7487b
 _OPTION = re.compile(r"^#\|\s*([\w-]+):\s*(.*)$")
 _ANSI = re.compile(r"\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])")
@@ -214,25 +306,51 @@ class _Context:
         self.files.add(posixpath.join(posixpath.dirname(self.page.out), name))
         return name
 
+MAX_LINES, HEAD_LINES, TAIL_LINES, MAX_CHARS = 60, 40, 12, 20_000   # a longer text output is cut in the middle
+MAX_HTML = 200_000   # characters of an HTML output (a bigger one is shown as its text)
+
+def cap_text(text:str) -> str:
+    "A text output as a terminal would leave it (ANSI colours dropped, a line rewritten by \\r kept as last written), cut if very long."
+    text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in _ANSI.sub("", text).split("\n"))
+    lines = text.splitlines(keepends=True)
+    if len(lines) > MAX_LINES:
+        text = "".join(lines[:HEAD_LINES]) + f"[… {len(lines) - HEAD_LINES - TAIL_LINES} lines not shown …]\n" + "".join(lines[-TAIL_LINES:])
+    if len(text) > MAX_CHARS: text = text[:MAX_CHARS] + f"\n[… {len(text) - MAX_CHARS:,} characters not shown …]\n"
+    return text
+
+def _pre(text:str, cls:str="output") -> str: return f'<pre class="{cls}">{html.escape(cap_text(text))}</pre>'
+
 def render_output(out:dict, ctx:_Context, asis:bool=False) -> str:
-    "HTML of one saved output."
+    "HTML of one output."
     kind = out.get("output_type")
     if kind == "error":
         raise DocsError(f"{ctx.page.src} holds an error output ({out.get('ename')}: {out.get('evalue')}); rerun the notebook or clear its outputs")
-    if kind == "stream":
-        return f'<pre class="output">{html.escape(_ANSI.sub("", _text(out.get("text"))))}</pre>'
+    if kind == "stream": return _pre(_text(out.get("text")), "output stderr" if out.get("name") == "stderr" else "output")
     data = out.get("data", {})
     if "text/markdown" in data:
         body = ctx.markdown(_text(data["text/markdown"]))
         return body if asis else f'<div class="output">{body}</div>'
-    if "text/html" in data: return f'<div class="output">{_text(data["text/html"])}</div>'
+    if "text/html" in data and (len(_text(data["text/html"])) <= MAX_HTML or "text/plain" not in data):
+        return f'<div class="output">{_text(data["text/html"])}</div>'
     for mime, ext in (("image/svg+xml", "svg"), ("image/png", "png"), ("image/jpeg", "jpg")):
-        if mime in data: return f'<div class="output"><img src="{ctx.save_output(data[mime], ext)}" alt="output {ext}"></div>'
+        if mime in data:
+            size = (out.get("metadata") or {}).get(mime) or {}   # matplotlib's retina PNGs: twice the pixels, shown at this size
+            width = f' width="{int(size["width"])}"' if isinstance(size, dict) and size.get("width") else ""
+            return f'<div class="output"><img src="{ctx.save_output(data[mime], ext)}" alt="output {ext}"{width}></div>'
     if "text/latex" in data:
         tex = _text(data["text/latex"]).strip().strip("$")
         return f'<div class="output">{tex_to_mathml(tex, display=True)}</div>'
-    if "text/plain" in data: return f'<pre class="output">{html.escape(_ANSI.sub("", _text(data["text/plain"])))}</pre>'
+    if "text/plain" in data: return _pre(_text(data["text/plain"]))
     return ""
+
+SKIP_REASONS = {"slow": "it is a `slow` cell (minutes on a CPU), which the test suite and this build skip, as on CI; "
+                        "`DEEPCLUST_SLOW_TESTS=1 python tools/build_docs.py` runs it and shows its output",
+                "cuda": "it is a `cuda` cell and this build had no GPU"}
+
+def skipped_note(flags:list[str], ctx:_Context) -> str:
+    "What a page says under a cell that was not run for it, and why."
+    why = "; ".join(SKIP_REASONS.get(f, f"it is flagged `{f}`, which this build did not run") for f in flags)
+    return f'<div class="output-note">{ctx.md.renderInline(f"**Output not shown**: {why}.")}</div>'
 
 def render_cell(cell, ctx:_Context) -> str:
     "HTML of one processed cell."
@@ -249,6 +367,7 @@ def render_cell(cell, ctx:_Context) -> str:
         parts.append(block)
     if opts.get("output", True) is not False:
         parts += [render_output(o, ctx, asis=opts.get("output") == "asis") for o in cell.get("outputs", [])]
+        if cell.metadata.get("skipped_flags"): parts.append(skipped_note(cell.metadata["skipped_flags"], ctx))
     return "\n".join(p for p in parts if p)
 
 def render_notebook(nb, ctx:_Context) -> str:
@@ -383,6 +502,8 @@ th, td { border: 1px solid #d6dbe0; padding: .25rem .5rem; text-align: left; ver
 th { background: #f3f5f7; }
 pre { background: #f6f8fa; padding: .7rem .9rem; overflow-x: auto; border-radius: 6px; font-size: .85rem; line-height: 1.4; }
 pre.output { background: #fff; border: 1px solid #e3e6ea; }
+pre.output.stderr { background: #fffaf2; border-color: #f0e0c0; color: #5f4b1e; }
+div.output-note { margin: .4rem 0 1rem; padding: .4rem .8rem; border-left: 3px solid #c9a227; background: #fdf8e8; font-size: .9rem; }
 code { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: .9em; }
 details.code-fold summary { cursor: pointer; color: #59636e; }
 div.output img, main img { max-width: 100%; height: auto; }
@@ -414,8 +535,8 @@ def _method_figures(site:Site, page:Page, figures:Path) -> str:
     return site.md.render(f"## Figures from the pipeline\n\nThe figures of the pipeline's runs of {runs} (`reports/figures/`, from the last `dvc repro`):\n") \
            + "\n".join(g for _, g in found)
 
-def _project(root:str|Path|None) -> tuple[Path, Path, str]:
-    "The checkout, its notebooks folder and its docs URL, from the nbdev settings at `root` (default: around the current folder)."
+def _project(root:str|Path|None) -> tuple[Path, Path, str, Path, list[str]]:
+    "The checkout, its notebooks folder, its docs URL, its package folder and its test flags, from the nbdev settings at `root` (default: here)."
     cwd = os.getcwd()
     start = Path(root or cwd).resolve()
     if not any((p/"settings.ini").is_file() for p in (start, *start.parents)):
@@ -423,18 +544,55 @@ def _project(root:str|Path|None) -> tuple[Path, Path, str]:
     try:
         if root is not None: os.chdir(root)   # nbdev looks for settings.ini from the current folder up, and answers relative paths
         cfg = get_config(path=root)   # (get_config caches by its arguments: the path keeps projects apart)
-        return cfg.config_path.resolve(), cfg.nbs_path.resolve(), f"{cfg.doc_host}{cfg.doc_baseurl}/"
+        return (cfg.config_path.resolve(), cfg.nbs_path.resolve(), f"{cfg.doc_host}{cfg.doc_baseurl}/", cfg.lib_path.resolve(),
+                str(cfg.get("tst_flags", "")).split())
     finally: os.chdir(cwd)
+
+def execute_notebooks(pages:list[Page], # the notebook pages
+                      nbs_path:Path, lib:Path, # the notebooks folder and the package folder
+                      cache:Path, # the executed copies
+                      flags:str, # the test flags to run
+                      execute:bool=True, # run the notebooks without a fresh copy (else: pages without one show no outputs)
+                      workers:int=1, # notebooks run at once
+                      say=print,
+                     ) -> dict[str, object]:
+    "The executed copy of each notebook page (site path -> notebook): fresh copies from `cache`, the other notebooks run into it."
+    lib_sha = library_hash(lib)
+    keys = {p.out: run_key(p.src, lib_sha) for p in pages}
+    rel = lambda p: p.src.relative_to(nbs_path).as_posix()
+    todo = [p for p in pages if cached_run(cache, rel(p), keys[p.out], flags) is None] if execute else []
+    t0 = time.perf_counter()
+    if todo:
+        say(f"docs: runs {len(todo)} notebooks without a fresh executed copy ({workers} at a time; flags: {flags or 'none'}), "
+            f"{len(pages) - len(todo)} from {cache}")
+        failed = []
+        with ThreadPoolExecutor(max(1, workers)) as pool:   # threads waiting on subprocesses: each notebook in a process of its own
+            running = {pool.submit(_run_subprocess, (p.src, flags, cache, 900)): p for p in todo}
+            for done in as_completed(running):
+                (secs, err), p = done.result(), running[done]
+                say(f"  {rel(p)}: run in {secs:.1f} s" + (" FAILED" if err else ""))
+                if err: failed.append(f"{rel(p)}:\n{err}")
+        if failed: raise DocsError(f"{len(failed)} notebooks failed to run, so their pages cannot show outputs:\n\n" + "\n\n".join(failed))
+    runs = {p.out: cached_run(cache, rel(p), keys[p.out], flags) for p in pages}
+    missing = [rel(p) for p in pages if runs[p.out] is None]
+    if execute and missing: raise DocsError(f"no fresh executed copy of {missing} in {cache} after running them: did a notebook or the library change during the build?")
+    if missing: say(f"docs: no fresh executed copy of {len(missing)} notebooks: their pages show code without outputs")
+    say(f"docs: executed copies of {len(pages) - len(missing)} notebooks ({len(todo)} run now) in {time.perf_counter() - t0:.0f} s")
+    return runs
 
 def build_site(out_dir:str|Path="_site", # the site folder (replaced whole); relative to the current folder
                root:str|Path|None=None, # the checkout (default: the nbdev project around the current folder)
                n_workers:int|None=None, # processes for nbdev's processing (default: one per CPU, at most 4; 0: in this process)
                quiet:bool=False, # no progress lines
+               execute:bool=True, # run the notebooks that have no fresh executed copy (else their pages show no outputs)
+               flags:str|None=None, # test flags of the cells to run (default: as the tests, `suite_flags()`)
+               cache:str|Path|None=None, # the executed copies (default: .cache/executed in the checkout)
               ) -> Path:
     "Build the static docs site from the notebooks of `nbs/` and the pipeline's `reports/`; return the site folder."
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     t0 = time.perf_counter()
-    root, nbs_path, doc_url = _project(root)
+    root, nbs_path, doc_url, lib, _ = _project(root)
+    cache = Path(cache).resolve() if cache else root/EXEC_CACHE
     out = Path(out_dir).resolve()
     if out == root or root.is_relative_to(out): raise DocsError(f"refusing to replace {out}: it holds the checkout")
     stage = out.with_name(f".{out.name}.partial")
@@ -445,16 +603,19 @@ def build_site(out_dir:str|Path="_site", # the site folder (replaced whole); rel
         for page in site_pages(nbs_path, reports/"README.md"): site.add(page)
         notebooks = [p for p in site.pages.values() if p.src.suffix == ".ipynb"]
         workers = min(4, os.cpu_count() or 1, len(notebooks)) if n_workers is None else n_workers
+        runs = execute_notebooks(notebooks, nbs_path, lib, cache, suite_flags() if flags is None else flags, execute, workers or 1, say)
+        t_run = time.perf_counter() - t0
         say(f"docs: nbdev processes {len(notebooks)} notebooks ({workers or 'no'} worker processes)")
         jobs = [(p.src, stage/".proc"/(p.out[:-5] + ".ipynb")) for p in notebooks]
         if workers and str(TOOLS) not in sys.path: sys.path.insert(0, str(TOOLS))   # spawned workers import the builder by name, from its folder
         worker = importlib.import_module("build_docs").process_notebook if workers else process_notebook
         for (src, _), secs in zip(jobs, parallel(worker, jobs, n_workers=workers, method="spawn", progress=False)):
             say(f"  {src.relative_to(root)}: {secs:.1f} s")
-        t_proc = time.perf_counter() - t0
+        t_proc = time.perf_counter() - t0 - t_run
         for page, (_, proc) in zip(notebooks, jobs):
-            ctx = _Context(page, stage, site.md)
-            site.bodies[page.out] = render_notebook(read_nb(proc), ctx) + _method_figures(site, page, reports/"figures")
+            ctx, nb = _Context(page, stage, site.md), read_nb(proc)
+            if runs[page.out] is not None: merge_outputs(nb, runs[page.out])
+            site.bodies[page.out] = render_notebook(nb, ctx) + _method_figures(site, page, reports/"figures")
             site.files |= ctx.files
         shutil.rmtree(stage/".proc")
         if "results.html" in site.pages: site.render_markdown_page(site.pages["results.html"])
@@ -469,7 +630,7 @@ def build_site(out_dir:str|Path="_site", # the site folder (replaced whole); rel
     os.replace(stage, out)
     math = sum(b.count("<math") for b in site.bodies.values())
     say(f"docs: {len(site.pages)} pages, {len(site.files)} images and files, {math} formulas in {time.perf_counter() - t0:.0f} s "
-        f"(nbdev's processing {t_proc:.0f} s): {out/'index.html'}")
+        f"(notebooks run or reused {t_run:.0f} s, nbdev's processing {t_proc:.0f} s): {out/'index.html'}")
     return out
 
 # %% build_docs.ipynb #90fe2fa8
@@ -478,12 +639,23 @@ def main(argv:list[str]|None=None) -> int:
     p = argparse.ArgumentParser(prog="python tools/build_docs.py",
                                 description="Build the documentation site offline (no Quarto needed): the notebooks of nbs/ and reports/README.md as static HTML.")
     p.add_argument("out", nargs="?", default="_site", help="the site folder, replaced whole (default: _site)")
-    p.add_argument("--workers", type=int, default=None, help="processes for nbdev's processing of the notebooks (default: one per CPU, at most 4)")
+    p.add_argument("--workers", type=int, default=None, help="processes for running and processing the notebooks (default: one per CPU, at most 4)")
+    p.add_argument("--no-execute", action="store_true", help="run no notebook: use the fresh executed copies only (other pages show no outputs)")
+    p.add_argument("--flags", default=None, help="test flags of the cells to run, as nbdev_test --flags (default: 'slow' with "
+                   "DEEPCLUST_SLOW_TESTS=1, 'cuda' with a GPU)")
+    p.add_argument("--cache", default=None, help="folder of the executed copies (default: .cache/executed in the checkout)")
+    p.add_argument("--run", nargs="+", metavar="NOTEBOOK", help="build nothing: run these notebooks as nbdev_test does and keep their executed "
+                   "copies (tests/test_notebooks.py runs each notebook so)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     args = p.parse_args(argv)
-    try: site = build_site(args.out, n_workers=args.workers)
+    try:
+        if args.run:
+            for nb in args.run: run_notebook(nb, suite_flags() if args.flags is None else args.flags, args.cache, quiet=args.quiet)
+            return 0
+        site = build_site(args.out, n_workers=args.workers, quiet=args.quiet, execute=not args.no_execute, flags=args.flags, cache=args.cache)
     except DocsError as e:
         print(f"error: {e}", flush=True); return 1
-    print(f"open {site/'index.html'} in a browser")
+    if not args.quiet: print(f"open {site/'index.html'} in a browser")
     return 0
 
 # %% build_docs.ipynb #61975e40
