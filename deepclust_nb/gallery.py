@@ -137,7 +137,8 @@ def write_gallery(run_dir:str|Path, # a finished run: its predictions.npz (pred,
         missing = [k for k in ("pred", "features") if k not in z.files]
         if missing: raise ConfigError(f"{pred_file} lacks {', '.join(missing)} (arrays: {', '.join(z.files)})")
         pred, features = z["pred"].astype(np.int64), z["features"].astype(np.float32)
-        probs = z["probs"].astype(np.float32) if "probs" in z.files else None
+        # the head's probabilities give the confidence only when the clusters are the head's: with n_clusters 'auto' they are k-means'
+        probs = z["probs"].astype(np.float32) if "probs" in z.files and "n_clusters_estimated" not in z.files else None
         labels = z["labels"] if "labels" in z.files else None
     if data is None:
         name = ((read_json(run_dir/"metrics.json") or {}).get("dataset") or (read_json(run_dir/"run.json") or {}).get("dataset"))
