@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_published.ipynb #ad1d4df3
 from __future__ import annotations
-import re
+import importlib.resources, re
 from dataclasses import dataclass, asdict, replace
 
 from .core import ConfigError, check_choice
@@ -72,6 +72,16 @@ def _datasets(title:str) -> list[str]:
     return out
 
 def _lines(block:str) -> list[str]: return [l for l in block.splitlines() if l.strip()]
+
+def _read_tables(text:str) -> dict[str, str]:
+    "The sections of published_tables.md: the lines under each `## NAME` heading, as written."
+    tables, name = {}, None
+    for line in text.splitlines():
+        if line.startswith("## "): name = line[3:].strip(); tables[name] = ""
+        elif name is not None: tables[name] += line + "\n"
+    return tables
+
+_TABLES = _read_tables((importlib.resources.files("deepclust_nb")/"published_tables.md").read_text(encoding="utf-8"))   # the transcriptions: data
 def _cells(line:str) -> list[str]: return [c.strip() for c in line.strip().strip("|").split("|")]
 def _unbold(s:str) -> str: return s.replace("**", "").strip()
 
@@ -126,68 +136,12 @@ def _metric_rows(block:str, # verbatim Markdown rows: title | value per metric |
     return rows
 
 # %% ../nbs/21_published.ipynb #2e099514
-_CC_TABLE2_PART1 = """
-| K-means | 0.087 | 0.229 | 0.049 | 0.084 | 0.130 | 0.028 | 0.125 | 0.192 | 0.061 | S1 (CC) |
-| SC | 0.103 | 0.247 | 0.085 | 0.090 | 0.136 | 0.022 | 0.098 | 0.159 | 0.048 | S1 |
-| AC | 0.105 | 0.228 | 0.065 | 0.098 | 0.138 | 0.034 | 0.239 | 0.332 | 0.140 | S1 |
-| NMF | 0.081 | 0.190 | 0.034 | 0.079 | 0.118 | 0.026 | 0.096 | 0.180 | 0.046 | S1 |
-| AE | 0.239 | 0.314 | 0.169 | 0.100 | 0.165 | 0.048 | 0.250 | 0.303 | 0.161 | S1 |
-| DAE | 0.251 | 0.297 | 0.163 | 0.111 | 0.151 | 0.046 | 0.224 | 0.302 | 0.152 | S1 |
-| DCGAN | 0.265 | 0.315 | 0.176 | 0.120 | 0.151 | 0.045 | 0.210 | 0.298 | 0.139 | S1 |
-| DeCNN | 0.240 | 0.282 | 0.174 | 0.092 | 0.133 | 0.038 | 0.227 | 0.299 | 0.162 | S1 |
-| VAE | 0.245 | 0.291 | 0.167 | 0.108 | 0.152 | 0.040 | 0.200 | 0.282 | 0.146 | S1 |
-| JULE | 0.192 | 0.272 | 0.138 | 0.103 | 0.137 | 0.033 | 0.182 | 0.277 | 0.164 | **V2** (CC; NCC Table 2; HIN Table 2) |
-| DEC | 0.257 | 0.301 | 0.161 | 0.136 | 0.185 | 0.050 | 0.276 | 0.359 | 0.186 | S1 |
-| DAC | 0.396 | 0.522 | 0.306 | 0.185 | 0.238 | 0.088 | 0.366 | 0.470 | 0.257 | S1 |
-| ADC | – | 0.325 | – | – | 0.160 | – | – | 0.530 | – | S1 |
-| DDC | 0.424 | 0.524 | 0.329 | – | – | – | 0.371 | 0.489 | 0.267 | S1 |
-| DCCM | 0.496 | 0.623 | 0.408 | 0.285 | 0.327 | 0.173 | 0.376 | 0.482 | 0.262 | S1 |
-| IIC | – | 0.617 | – | – | 0.257 | – | – | 0.610 | – | S1 |
-| PICA | 0.591 | 0.696 | 0.512 | 0.310 | 0.337 | 0.171 | 0.611 | 0.713 | 0.531 | S1 |
-| **CC** | **0.705** | **0.790** | **0.637** | **0.431** | **0.429** | **0.266** | **0.764** | **0.850** | **0.726** | S1 (CC) |
-"""
-_CC_TABLE2_PART2 = """
-| K-means | 0.119 | 0.241 | 0.057 | 0.055 | 0.105 | 0.020 | 0.065 | 0.025 | 0.005 | S1 (CC) |
-| SC | 0.151 | 0.274 | 0.076 | 0.038 | 0.111 | 0.013 | 0.063 | 0.022 | 0.004 | S1 |
-| AC | 0.138 | 0.242 | 0.067 | 0.037 | 0.139 | 0.021 | 0.069 | 0.027 | 0.005 | S1 |
-| NMF | 0.132 | 0.230 | 0.065 | 0.044 | 0.118 | 0.016 | 0.072 | 0.029 | 0.005 | S1 |
-| AE | 0.210 | 0.317 | 0.152 | 0.104 | 0.185 | 0.073 | 0.131 | 0.041 | 0.007 | S1 |
-| DAE | 0.206 | 0.304 | 0.138 | 0.104 | 0.190 | 0.078 | 0.127 | 0.039 | 0.007 | S1 |
-| DCGAN | 0.225 | 0.346 | 0.157 | 0.121 | 0.174 | 0.078 | 0.135 | 0.041 | 0.007 | S1 |
-| DeCNN | 0.186 | 0.313 | 0.142 | 0.098 | 0.175 | 0.073 | 0.111 | 0.035 | 0.006 | S1 |
-| VAE | 0.193 | 0.334 | 0.168 | 0.107 | 0.179 | 0.079 | 0.113 | 0.036 | 0.006 | S1 |
-| JULE | 0.175 | 0.300 | 0.138 | 0.054 | 0.138 | 0.028 | 0.102 | 0.033 | 0.006 | **V2** (CC; NCC) for IN10/Dogs; Tiny: ACC V2 (CC; aggregator 0.03), NMI/ARI S1 |
-| DEC | 0.282 | 0.381 | 0.203 | 0.122 | 0.195 | 0.079 | 0.115 | 0.037 | 0.007 | S1 |
-| DAC | 0.394 | 0.527 | 0.302 | 0.219 | 0.275 | 0.111 | 0.190 | 0.066 | 0.017 | S1 |
-| DDC | 0.433 | 0.577 | 0.345 | – | – | – | – | – | – | S1 |
-| DCCM | 0.608 | 0.710 | 0.555 | 0.321 | 0.383 | 0.182 | 0.224 | 0.108 | 0.038 | S1 |
-| PICA | 0.802 | 0.870 | 0.761 | 0.352 | 0.352 | 0.201 | 0.277 | 0.098 | 0.040 | S1 |
-| **CC** | **0.859** | **0.893** | **0.822** | **0.445** | **0.429** | **0.274** | **0.340** | **0.140** | **0.071** | S1 (CC) |
-"""
-_CC_TABLE3 = """
-| CIFAR-10 | T^a(x) + T^b(x) | 0.705 | 0.790 | 0.637 |
-| CIFAR-10 | T^a(x) + x | 0.630 | 0.690 | 0.533 |
-| CIFAR-10 | x + x | 0.045 | 0.169 | 0.022 |
-| ImageNet-10 | T^a(x) + T^b(x) | 0.859 | 0.893 | 0.822 |
-| ImageNet-10 | T^a(x) + x | 0.852 | 0.892 | 0.817 |
-| ImageNet-10 | x + x | 0.063 | 0.177 | 0.030 |
-"""
-_CC_TABLE4 = """
-| CIFAR-10 | ICH + CCH | 0.705 | 0.790 | 0.637 |
-| CIFAR-10 | ICH only | 0.699 | 0.782 | 0.616 |
-| CIFAR-10 | CCH only | 0.592 | 0.657 | 0.499 |
-| ImageNet-10 | ICH + CCH | 0.859 | 0.893 | 0.822 |
-| ImageNet-10 | ICH only | 0.838 | 0.888 | 0.780 |
-| ImageNet-10 | CCH only | 0.850 | 0.892 | 0.816 |
-"""
-_CC_TABLE5 = """
-| CIFAR-10 | ResNet-18 | 0.650 | 0.736 | 0.569 |
-| CIFAR-10 | ResNet-34 | 0.705 | 0.790 | 0.637 |
-| CIFAR-10 | ResNet-50 | 0.663 | 0.747 | 0.585 |
-| ImageNet-10 | ResNet-18 | 0.851 | 0.889 | 0.816 |
-| ImageNet-10 | ResNet-34 | 0.859 | 0.893 | 0.822 |
-| ImageNet-10 | ResNet-50 | 0.859 | 0.895 | 0.823 |
-"""
+# the transcriptions are data, in deepclust_nb/published_tables.md: one section per table, line for line from RESULTS.md
+_CC_TABLE2_PART1 = _TABLES["CC_TABLE2_PART1"]
+_CC_TABLE2_PART2 = _TABLES["CC_TABLE2_PART2"]
+_CC_TABLE3 = _TABLES["CC_TABLE3"]
+_CC_TABLE4 = _TABLES["CC_TABLE4"]
+_CC_TABLE5 = _TABLES["CC_TABLE5"]
 _CC_FIG4 = "- **Fig. 4** (ImageNet-10, t-SNE of ICH features coloured by CCH assignment): NMI **0.183** at epoch 0, **0.472** at 20, **0.628** at 50, **0.737** at 100; final 0.859 at epoch 1000. Use these as training-curve checkpoints."
 _CC_SOURCE = "CC paper (AAAI 2021), camera-ready PDF"
 _CC_OURS = {"CC": "cc", "JULE": "jule"}
@@ -228,20 +182,9 @@ def _cc_ablations() -> list[Published]:
     return rows
 
 # %% ../nbs/21_published.ipynb #8acf8945
-_CDEC_TABLE = """
-| CIFAR-10 | **0.772** | ? | ? | **V2** (arXiv abstract v1 and v2; official repository README) |
-| ImageNet-10, ImageNet-Dogs, Tiny-ImageNet | ? | ? | ? | the paper's tables could not be obtained; these are the datasets of the official code |
-"""
-_SACC_TABLE = """
-| CIFAR-10 | 76.5 | 85.1 | 72.4 | 70.5 / 79.0 / 63.7 | +6.0 / +6.1 / +8.7 |
-| CIFAR-100 (20) | 44.8 | 44.3 | 28.2 | 43.1 / 42.9 / 26.6 | +1.7 / +1.4 / +1.6 |
-| STL-10 | 69.1 | 75.9 | 62.6 | 76.4 / 85.0 / 72.6 | **−7.3 / −9.1 / −10.0** |
-| ImageNet-10 | 87.7 | 90.5 | 84.3 | 85.9 / 89.3 / 82.2 | +1.8 / +1.2 / +2.1 |
-| ImageNet-Dogs | 45.5 | 43.7 | 28.5 | 44.5 / 42.9 / 27.4 | +1.0 / +0.8 / +1.1 |
-"""
-_CDC_TABLE = """
-| ImageNet-1k ("the complete ImageNet dataset", 1,000 clusters) | **53.4 %** | ? | ? | S1 (abstract; identical in v1 "CLC" and v2 "CDC") |
-"""
+_CDEC_TABLE = _TABLES["CDEC_TABLE"]
+_SACC_TABLE = _TABLES["SACC_TABLE"]
+_CDC_TABLE = _TABLES["CDC_TABLE"]
 
 def _cdec_sacc_cdc() -> list[Published]:
     cdec = _metric_rows(_CDEC_TABLE, ("nmi", "acc", "ari"), paper="CDEC", table="abstract / README", method="CDEC",
@@ -259,54 +202,12 @@ def _cdec_sacc_cdc() -> list[Published]:
     return cdec + sacc + cdc
 
 # %% ../nbs/21_published.ipynb #0e862c0f
-_JULE_OWN = """
-| COIL-20 | 1.000 (S1: HCIS) | **1.000** (V2: HCIS; AGG1 "1") | – | – |
-| COIL-100 | 0.978 (S1: HCIS) | **0.985** (V2: HCIS; AGG1 0.99) | – | – |
-| USPS | 0.858 (S1: HCIS) | **0.913** (V2: HCIS; GAC) | 0.922 (S1: HCIS) | **0.950** (V2: HCIS; SPR 95.0) — CONFLICT: BLOG 95.5 |
-| MNIST-test | 0.876 (U: recall only) | **0.915** (V2: GAC; AGG2 0.915; AGG1 0.92) | ? | 0.961 (S1: GAC) |
-| MNIST-full | 0.906 (S1: HCIS) | **0.913** (V2: HCIS; GAC) — CONFLICT: AGG1 0.92 | 0.959 (S1: HCIS) | **0.964** (V2: HCIS; GAC; SPR 96.4; AGG2 96.4) — CONFLICT: BLOG 97.3 |
-| UMist | 0.880 (U: recall only) | 0.877 (U: recall); ≈ 0.88 (S1: AGG1, 2 decimals) | ? | ? |
-| FRGC | 0.566 (U: recall only) | 0.574 (U: recall); ≈ 0.57 (S1: AGG1) | ? | 0.461 (S1: SPR 46.1, variant not stated) |
-| CMU-PIE | 0.984 (S1: HCIS) | **1.000** (V2: HCIS; AGG1 "1") | 0.980 (S1: HCIS) | **1.000** (V2: HCIS; BLOG 100 %) |
-| YTF | 0.848 (U: recall only) | 0.848 (U: recall only) | ? | ? |
-"""
-_JULE_BASELINES = """
-| AC-GDL | 0.865 / – | 0.797 / – | 0.934 / 0.842 | 0.824 / 0.867 | 0.017 / 0.113 |
-| AC-PIC | 0.855 / – | 0.840 / – | 0.902 / 0.797 | 0.840 / 0.855 | 0.017 / 0.015 (ACC as printed; likely a typo) |
-| NMF-D | 0.692 / – | 0.719 / – | 0.920 / 0.810 (printed "810") | 0.287 / 0.382 | 0.152 / "0.75" (printed; likely 0.175) |
-| TSC-D | 0.928 / 0.899 | – | – | – | 0.651 / 0.692 |
-| SEC | – | – | – | 0.511 / 0.544 | 0.779 / 0.804 |
-| LDMGI | – | – | – | 0.563 / 0.580 | 0.802 / 0.842 |
-| DEC | – | – | 0.924 / 0.801 | 0.586 / 0.619 | – / 0.818 — CONFLICT: GAC 0.843 |
-| DEPICT | – | – | 0.974 / 0.883 | **0.927 / 0.964** (V2: HCIS; GAC) | **0.917 / 0.965** (V2: HCIS; GAC) |
-| K-means (HCIS's own run, not necessarily JULE's) | 0.735 / 0.597 | 0.822 / 0.615 | 0.532 / 0.239 | 0.659 / 0.694 | 0.527 / 0.553 |
-"""
-_JULE_DAC = """
-| CIFAR-10 | 0.192 | 0.272 | 0.138 | V2 (CC; NCC; HIN 0.1923 / 0.2715 / 0.1377; AGG2; AGG1 ACC 0.27) |
-| CIFAR-100 (20) | 0.103 | 0.137 | 0.033 | V2 (CC; NCC; HIN 0.1026 / 0.1367 / 0.0327) |
-| STL-10 | 0.182 | 0.277 | 0.164 | V2 (CC; NCC; HIN 0.1815 / 0.2769 / 0.1643) |
-| ImageNet-10 | 0.175 | 0.300 | 0.138 | V2 (CC; NCC) |
-| ImageNet-Dogs | 0.054 | 0.138 | 0.028 | V2 (CC; NCC) |
-| Tiny-ImageNet | 0.102 | 0.033 | 0.006 | ACC V2 (CC; AGG1 0.03); NMI / ARI S1 (CC) |
-"""
-_JULE_DCC = """
-| JULE | 0.900 | 0.979 | 0.574 | 0.990 |
-| DEPICT | 0.919 | 0.667 | 0.785 | 0.989 |
-| DCC | 0.913 | 0.962 | 0.903 | 0.985 |
-"""
+_JULE_OWN = _TABLES["JULE_OWN"]
+_JULE_BASELINES = _TABLES["JULE_BASELINES"]
+_JULE_DAC = _TABLES["JULE_DAC"]
+_JULE_DCC = _TABLES["JULE_DCC"]
 _JULE_ACC_NOTE = "JULE ACC as reported by DEPICT, not JULE's own"
-_JULE_SOURCE_LABELS = """
-| HCIS | Gultepe & Makrehchi, *Human-centric Computing and Information Sciences* 2018, Table 4 (NMI, ACC; mixes JULE's and DEPICT's tables; "MNIST" = MNIST-full) |
-| DEPICT | Ghasedi Dizaji et al., ICCV 2017 (arXiv 1704.06327); its text says values not reported in the original papers were produced with the released code |
-| GAC | `waynezhanghk/gacluster` README, "Benchmark Results" (NMI / ACC) |
-| SPR | Baltacı, Loiseau, Aubry, "Deep Sprite-based Image Models: An Analysis" (TMLR), Table 7 (ACC %, JULE "# runs = 3") |
-| NCC | a BYOL-based clustering paper (probably arXiv 2111.11821 v1, later renamed ProPos), Table 2 (%) |
-| HIN | *Mathematical Problems in Engineering* 2021, article 3742536, Table 2 ("most results excerpted from DAC") |
-| DCC | Shah & Koltun, "Deep Continuous Clustering" (arXiv 1803.01449), Table 1 (AMI; JULE's public code re-run on RCC's dataset versions) |
-| AGG1 | sotaverified.org JULE page (aggregator, 2-decimal values) |
-| AGG2 | wizwand.com JULE page (aggregator) |
-| BLOG | a "Deep Clustering" blog post (JULE ACC list) |
-"""
+_JULE_SOURCE_LABELS = _TABLES["JULE_SOURCE_LABELS"]
 SOURCE_LABELS = dict(_cells(l)[:2] for l in _lines(_JULE_SOURCE_LABELS))  # the short source names of the JULE rows, e.g. "HCIS"
 
 def _jule_own() -> list[Published]:
