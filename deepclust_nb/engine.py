@@ -161,11 +161,13 @@ def train_n_clusters(cfg:RunConfig, method:Method, data:ImageDataset) -> int:
         raise ConfigError(f"max_clusters {k_max} must be smaller than the number of images in {cfg.dataset!r} ({len(data)}) to estimate K")
     return k_max
 
-def predict(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, n_clusters:int, precision:str="fp32") -> dict[str, np.ndarray]:
+def predict(method:Method, model:nn.Module, images:Tensor, cfg:RunConfig, n_clusters:int, precision:str="fp32",
+            n_estimated:int|None=None, # with 'auto': the K an evaluation of this model on these images already estimated (no second scan)
+           ) -> dict[str, np.ndarray]:
     "The method's cluster of every image (`pred`), k-means on the backbone features (`kmeans_pred`), and the features themselves; with n_clusters 'auto', K estimated in [2, n_clusters] from the features (`n_clusters_estimated`) and `pred` = `kmeans_pred` with it."
     emb = embed_dataset(method, model, images, cfg, precision, keys=("features", "probs"))   # not the instance embedding: memory
     auto = cfg.n_clusters == "auto"
-    k = estimate_n_clusters(emb["features"], min(n_clusters, len(images) - 1), seed=cfg.seed)[0] if auto else n_clusters   # a small eval subset caps K
+    k = n_clusters if not auto else n_estimated or estimate_n_clusters(emb["features"], min(n_clusters, len(images) - 1), seed=cfg.seed)[0]   # a small eval subset caps K
     km = kmeans(emb["features"], k, seed=cfg.seed).cpu().numpy()
     out = dict(pred=emb["probs"].argmax(1).cpu().numpy() if "probs" in emb and not auto else km, kmeans_pred=km,
                features=emb["features"].cpu().numpy())
@@ -285,8 +287,9 @@ def _finish(run:Run, log:MetricsLog, wall_time_s:float) -> dict:
         extra["n_clusters_auto"] = dict(estimator=DEFAULT_K_METHOD, sample=DEFAULT_K_SAMPLE, k_min=2, max_clusters=run.n_clusters,
                                         n_clusters_estimated=metrics.get("n_clusters_estimated"))
     summary = run_summary(run, metrics, wall_time_s, complete, **extra)
-    if complete: save_predictions(run.out_dir/"predictions.npz", run.data.labels.numpy(),
-                                  predict(run.method, run.model, run.images, cfg, run.n_clusters, run.precision))
+    if complete:   # the last epoch evaluated every image: its estimate of K is this model's on these images
+        save_predictions(run.out_dir/"predictions.npz", run.data.labels.numpy(),
+                         predict(run.method, run.model, run.images, cfg, run.n_clusters, run.precision, metrics.get("n_clusters_estimated")))
     return write_outcome(run, summary)
 
 def fit(cfg:RunConfig, # the run
