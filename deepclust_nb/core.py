@@ -67,7 +67,8 @@ def set_seed(seed:int, # seed for python, numpy and torch
     torch.manual_seed(seed)
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(deterministic, warn_only=False)
+    if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) != (deterministic, False):
+        torch.use_deterministic_algorithms(deterministic, warn_only=False)   # on a change only: the call imports torch._inductor (3 s)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import calinski_harabasz_score, silhouette_score
 
 from .core import ConfigError, check_choice
 from .metrics import kmeans
@@ -58,6 +57,7 @@ def silhouette_scores(x:torch.Tensor, # (m, d) features
                       labelings:dict[int, np.ndarray], # K -> (m,) labels, from `kmeans_scan`
                      ) -> dict[int, float]:
     "Mean silhouette S(K) of each labelling, Euclidean distances computed once."
+    from sklearn.metrics import silhouette_score   # here: scikit-learn takes 1.5 s to import, and only an `auto` run needs it
     d = torch.cdist(x, x).double().cpu().numpy()
     np.fill_diagonal(d, 0.0)   # cdist leaves rounding noise on the diagonal, which scikit-learn rejects
     return {k: _score(lambda l: silhouette_score(d, l, metric="precomputed"), lab) for k, lab in labelings.items()}
@@ -66,6 +66,7 @@ def calinski_harabasz_scores(x:torch.Tensor, # (m, d) features
                              labelings:dict[int, np.ndarray], # K -> (m,) labels, from `kmeans_scan`
                             ) -> dict[int, float]:
     "Calinski-Harabasz index CH(K) of each labelling."
+    from sklearn.metrics import calinski_harabasz_score
     xn = x.double().cpu().numpy()
     return {k: _score(lambda l: calinski_harabasz_score(xn, l), lab) for k, lab in labelings.items()}
 

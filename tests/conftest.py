@@ -19,7 +19,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 LONGEST_FIRST = ("test_pipeline.py", "test_faults.py::test_killed", "test_docs.py::test_builder_notebook", "_report_", "test_distributed.py",
                  "tutorials", "02_data")
 # ...but the docs site last: its build shows the notebooks' outputs from the executed copies that tests/test_notebooks.py keeps in
-# .cache/executed/, and runs (again) every notebook whose copy is not there yet, so it should come after them
+# .cache/executed/ and runs every notebook whose copy is not there yet (which the notebook tests then reuse), so it should come after them
 LAST = ("test_docs.py::test_docs_site_in_chromium",)
 
 def pytest_collection_modifyitems(items):

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 import pytest
 from conftest import REPO, BIN
+from test_notebooks import pipeline_state
 
 ARTIFACTS = Path(os.environ.get("DEEPCLUST_TEST_ARTIFACTS", REPO/"test-artifacts"))/"docs"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
@@ -106,12 +107,17 @@ def test_builder_notebook():
     assert r.returncode == 0, f"tools/build_docs.ipynb failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
 
 @needs_chromium
-def test_docs_site_in_chromium(tmp_path):
+def test_docs_site_in_chromium(tmp_path, testrun_uid):
     "One test, not several: under pytest-xdist a shared fixture would build the site once per worker."
     site = tmp_path/"site"
-    # (timeout: alone, with no executed copy kept yet, the build runs every notebook itself)
-    r = subprocess.run([sys.executable, "tools/build_docs.py", str(site)], cwd=REPO, capture_output=True, text=True, timeout=1800)
+    # (timeout: alone, with no executed copy kept yet, the build runs every notebook itself; what it runs, the notebook tests then reuse)
+    before = pipeline_state()
+    r = subprocess.run([sys.executable, "tools/build_docs.py", str(site)], cwd=REPO, capture_output=True, text=True, timeout=1800,
+                       env={**os.environ, "DEEPCLUST_RUN_SESSION": testrun_uid})
     assert r.returncode == 0, f"the docs build failed:\n{r.stdout[-5000:]}\n{r.stderr[-5000:]}"
+    after = pipeline_state()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, f"the notebooks the docs build ran changed the checkout's pipeline files: {changed}"
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     notebooks = [p for p in (REPO/"nbs").rglob("*.ipynb") if not {"pipeline", "benchmarks"} & set(p.relative_to(REPO/"nbs").parts)
                  and not any(part.startswith(("_", ".")) for part in p.relative_to(REPO/"nbs").parts)]

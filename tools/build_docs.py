@@ -4,7 +4,7 @@
 
 # %% build_docs.ipynb #1b982a60
 from __future__ import annotations
-import argparse, ast, base64, hashlib, html, importlib, json, os, posixpath, re, shutil, subprocess, sys, time
+import argparse, ast, base64, contextlib, functools, hashlib, html, importlib, io, json, multiprocessing, os, posixpath, re, shutil, sys, time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from execnb.nbio import dict2nb, read_nb, write_nb
+from filelock import FileLock
 from execnb.shell import CaptureShell
 from fastcore.xtras import working_directory
 from fastcore.parallel import parallel
@@ -28,16 +29,14 @@ from nbdev.config import get_config
 from nbdev import processors as nbdev_procs
 from nbdev import test as nbdev_test
 
-from deepclust_nb.engine import METHODS, list_methods
-from deepclust_nb.report import figure_gallery
-
 # %% auto #0
-__all__ = ['TOOLS', 'TEX_FIXES', 'SECTIONS', 'SKIP_FOLDERS', 'EXEC_CACHE', 'RUN_META', 'SLOW_ENV', 'MAX_LINES', 'HEAD_LINES',
-           'TAIL_LINES', 'MAX_CHARS', 'MAX_HTML', 'SKIP_REASONS', 'STYLE', 'DocsError', 'tex_to_mathml', 'slug',
-           'markdown_parser', 'render_markdown', 'Page', 'page_name', 'site_pages', 'exec_show_docs_only',
-           'DocsProcessors', 'process_notebook', 'suite_flags', 'library_hash', 'run_key', 'cached_run', 'run_notebook',
-           'merge_outputs', 'cell_options', 'front_matter', 'highlight_code', 'cap_text', 'render_output',
-           'skipped_note', 'render_cell', 'render_notebook', 'Site', 'execute_notebooks', 'build_site', 'main']
+__all__ = ['TOOLS', 'TEX_FIXES', 'SECTIONS', 'SKIP_FOLDERS', 'EXEC_CACHE', 'RUN_META', 'SLOW_ENV', 'SESSION_ENV', 'PRELOAD',
+           'MAX_LINES', 'HEAD_LINES', 'TAIL_LINES', 'MAX_CHARS', 'MAX_HTML', 'SKIP_REASONS', 'STYLE', 'DocsError',
+           'tex_to_mathml', 'slug', 'markdown_parser', 'render_markdown', 'Page', 'page_name', 'site_pages',
+           'exec_show_docs_only', 'DocsProcessors', 'process_notebook', 'suite_flags', 'library_hash', 'run_key',
+           'cached_run', 'run_notebook', 'run_fresh', 'merge_outputs', 'cell_options', 'front_matter', 'highlight_code',
+           'cap_text', 'render_output', 'skipped_note', 'render_cell', 'render_notebook', 'Site', 'execute_notebooks',
+           'build_site', 'main']
 
 # %% build_docs.ipynb #3327c46a
 class DocsError(RuntimeError):
@@ -180,6 +179,7 @@ def process_notebook(job:tuple[Path, Path], # (the notebook, where its processed
 EXEC_CACHE = Path(".cache")/"executed"   # in the checkout: the executed copies of the notebooks, as nbs/ lays them out
 RUN_META = "deepclust_run"   # the metadata of an executed copy: what it was run from, with which flags, what it skipped
 SLOW_ENV = "DEEPCLUST_SLOW_TESTS"
+SESSION_ENV = "DEEPCLUST_RUN_SESSION"   # one test run's id, shared by its processes: a notebook that passed in it is not run twice
 
 def suite_flags() -> str:
     "The flags the test suite runs notebooks with: `slow` when DEEPCLUST_SLOW_TESTS is set, `cuda` where torch sees a GPU."
@@ -215,41 +215,85 @@ def run_notebook(src:str|Path, # the notebook
                  flags:str="", # test flags to run (`slow cuda`), as `nbdev_test --flags`
                  cache:str|Path|None=None, # where executed copies are kept (default: .cache/executed in the checkout)
                  quiet:bool=False, # no start and end lines
+                 session:str|None=None, # the test run asking (default: $DEEPCLUST_RUN_SESSION; '' for none)
                 ) -> float:
-    "Run `src` as `nbdev_test --path src --flags flags` does (nbdev's `test_nb`); keep its executed copy in `cache` if it passes; the seconds."
+    """Run `src` as `nbdev_test --path src --flags flags` does (nbdev's `test_nb`); keep its executed copy in `cache` if it passes; the seconds
+    (0 when it already passed in this `session`, from the same notebook and library, with at least these flags: then it is not run again)."""
     src = Path(src).resolve()
     root, nbs_path, _, lib, tst_flags = _project(src.parent)
     cache = Path(cache).resolve() if cache else root/EXEC_CACHE
     rel, asked = src.relative_to(nbs_path).as_posix(), sorted(set(flags.split()))
     key = run_key(src, library_hash(lib))
+    session = os.environ.get(SESSION_ENV, "") if session is None else session
+    dst = cache/rel
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(dst.with_name(f".{dst.name}.lock")):   # one process of a session runs a notebook; another asking for it waits, then reuses
+        old = cached_run(cache, rel, key, flags)
+        if session and old is not None and old.metadata[RUN_META].get("session") == session:
+            if not quiet: print(f"{rel}: passed in this test run already ({old.metadata[RUN_META]['seconds']} s), from the same notebook and library; not run again")
+            return 0.0
+        return _run_and_keep(src, rel, asked, tst_flags, root, nbs_path, key, session, dst, quiet)
+
+def _run_and_keep(src, rel, asked, tst_flags, root, nbs_path, key, session, dst, quiet) -> float:
+    "run_notebook's run, with the lock held: nbdev's `test_nb`, then the executed copy written whole to `dst`."
     _KeepShell.ran = None
     with working_directory(nbs_path):   # nbdev_test's folder; test_nb then runs the notebook in its own
         nbdev_test.CaptureShell = _KeepShell
         try: ok, secs = nbdev_test.test_nb(src, skip_flags=tst_flags, force_flags=asked, do_print=not quiet, basepath=root)
         finally: nbdev_test.CaptureShell = CaptureShell
     if not ok: raise DocsError(f"{rel} failed when run as nbdev_test runs it (its traceback is above)")
-    old = cached_run(cache, rel, key)
+    old = cached_run(dst.parent, dst.name, key)
     if old is not None and set(old.metadata[RUN_META]["flags"]) > set(asked): return secs   # keep the run that ran more cells
     nb = _KeepShell.ran if _KeepShell.ran is not None else read_nb(src)   # (a notebook whose front matter says skip_exec is not run)
     skip = set(tst_flags) - set(asked)
     skipped = {c["id"]: sorted(skip & c.directives_.keys()) for c in nb.cells
                if c.cell_type == "code" and c.get("id") and skip & (c.get("directives_") or {}).keys()}
-    nb.metadata[RUN_META] = dict(key=key, notebook=rel, flags=asked, skipped=skipped, seconds=round(secs, 1))
-    dst = cache/rel
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    nb.metadata[RUN_META] = dict(key=key, notebook=rel, flags=asked, skipped=skipped, seconds=round(secs, 1), session=session)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
     write_nb(nb, tmp); os.replace(tmp, dst)   # whole or not at all: tests run notebooks side by side
     return secs
 
-def _run_subprocess(job:tuple[Path, str, Path, int]) -> tuple[float, str]:
-    "Run one notebook by `python tools/build_docs.py --run` in a process of its own (as the tests run them): its seconds and an error ('' if none)."
-    src, flags, cache, timeout = job
-    t0 = time.perf_counter()
-    cmd = [sys.executable, str(TOOLS/"build_docs.py"), "--run", str(src), "--flags", flags, "--cache", str(cache), "--quiet"]
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}   # as the tests' workers: one thread per notebook run
-    try: r = subprocess.run(cmd, cwd=src.parent, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired: return time.perf_counter() - t0, f"it ran past {timeout} s"
-    return time.perf_counter() - t0, "" if r.returncode == 0 else (r.stdout + r.stderr)[-4000:]
+# what the notebooks import, loaded once by a fork server: each notebook's fresh process is forked from it with these already imported
+# (torch takes 3 to 5 s to import, and its first optimizer 3 s more, for torch._dynamo, in each of 38 notebooks); nothing of the checkout
+PRELOAD = ("numpy", "torch", "torch._dynamo", "torchvision", "scipy.optimize", "sklearn.metrics", "matplotlib", "PIL.Image", "IPython",
+           "execnb.shell", "nbdev.test")
+
+@functools.cache
+def _fork_server():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(PRELOAD))
+    return ctx
+
+def _run_child(src:str, flags:str, cache:str|None, session:str|None, threads:int, conn) -> None:
+    "In the forked process: one torch thread per notebook run unless told otherwise, run_notebook, and its seconds and error ('' if none) sent back."
+    import torch
+    os.environ["OMP_NUM_THREADS"] = str(threads); torch.set_num_threads(threads)   # (the notebooks' own subprocesses inherit it)
+    out, t0, err = io.StringIO(), time.perf_counter(), ""
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out): run_notebook(src, flags, cache, quiet=True, session=session)
+    except BaseException as e: err = f"{out.getvalue()}\n{type(e).__name__}: {e}"
+    conn.send((time.perf_counter() - t0, err[-6000:])); conn.close()
+
+def run_fresh(src:str|Path, # the notebook
+              flags:str="", # test flags to run, as `nbdev_test --flags`
+              cache:str|Path|None=None, # where executed copies are kept (default: .cache/executed in the checkout)
+              session:str|None=None, # the test run asking (see run_notebook)
+              timeout:float=900, # seconds before the run is killed
+             ) -> tuple[float, str]:
+    "`run_notebook` in a fresh process forked from a server that has imported PRELOAD: its seconds and an error ('' if none)."
+    if str(TOOLS) not in sys.path: sys.path.insert(0, str(TOOLS))   # the child imports this builder by name, from its folder
+    ctx, t0 = _fork_server(), time.perf_counter()
+    threads = int(os.environ.get("OMP_NUM_THREADS") or 1)
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=importlib.import_module("build_docs")._run_child, args=(str(src), flags, cache and str(cache), session, threads, send))
+    child.start(); send.close()
+    try:
+        if not receive.poll(timeout): return time.perf_counter() - t0, f"it ran past {timeout:.0f} s"
+        return receive.recv()
+    except EOFError: return time.perf_counter() - t0, f"its process died (exit code {child.join(5) or child.exitcode})"
+    finally:
+        if child.is_alive(): child.kill()
+        child.join()
 
 def merge_outputs(proc, run) -> None:
     "Give the processed notebook `proc` the outputs of its executed copy `run`, cell by cell id; mark the cells the run skipped by flag."
@@ -527,6 +571,8 @@ def _method_figures(site:Site, page:Page, figures:Path) -> str:
     "The closing section of a method's page: the pipeline's figures of its runs ('' for other pages)."
     module = _default_exp(page.src) or ""
     if not module.startswith("methods."): return ""
+    from deepclust_nb.engine import METHODS, list_methods   # here, not above: `--run` (every notebook test) then starts without torch
+    from deepclust_nb.report import figure_gallery
     names = [n for n in list_methods() if METHODS[n].__module__ == f"deepclust_nb.{module}"]
     href = Path(os.path.relpath(figures, page.src.parent)).as_posix()   # links are written as seen from the notebook, then resolved
     found = [(n, g) for n in names if (g := figure_gallery(figures, href, runs=f"{n}-"))]
@@ -566,8 +612,8 @@ def execute_notebooks(pages:list[Page], # the notebook pages
         say(f"docs: runs {len(todo)} notebooks without a fresh executed copy ({workers} at a time; flags: {flags or 'none'}), "
             f"{len(pages) - len(todo)} from {cache}")
         failed = []
-        with ThreadPoolExecutor(max(1, workers)) as pool:   # threads waiting on subprocesses: each notebook in a process of its own
-            running = {pool.submit(_run_subprocess, (p.src, flags, cache, 900)): p for p in todo}
+        with ThreadPoolExecutor(max(1, workers)) as pool:   # threads waiting on processes: each notebook in a process of its own
+            running = {pool.submit(run_fresh, p.src, flags, cache): p for p in todo}
             for done in as_completed(running):
                 (secs, err), p = done.result(), running[done]
                 say(f"  {rel(p)}: run in {secs:.1f} s" + (" FAILED" if err else ""))
