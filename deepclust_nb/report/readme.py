@@ -18,8 +18,8 @@ from .tables import (DATA_NOTES, FULL_COLUMNS, JULE_NMI_COLUMNS, METHOD_NOTES, O
 
 
 # %% auto #0
-__all__ = ['RELIABILITY_COLUMNS', 'COST_COLUMNS', 'REPRODUCTION_COLUMNS', 'write_reliability', 'write_report',
-           'reproduction_table']
+__all__ = ['RELIABILITY_COLUMNS', 'COST_COLUMNS', 'ESTIMATOR_COLUMNS', 'REPRODUCTION_COLUMNS', 'write_reliability',
+           'write_report', 'reproduction_table']
 
 # %% ../../nbs/20e_report_readme.ipynb #24baedb4
 def _own_images_section(aggregated:Mapping[str, dict], out_dir:Path) -> list[str]:
@@ -234,9 +234,42 @@ def write_report(out_dir:str|Path, # the report folder (the pipeline's reports/)
     written["tables/runs.tex"] = _write_text(out_dir/"tables"/"runs.tex", latex_table(runs_rows, RUN_COLUMNS, "Our runs: mean ± std over seeds"))
     md = _head_section(title, aggregated, runs_rows) + _own_images_section(aggregated, out_dir)
     for paper in papers: md += _paper_section(paper, rows_pub, aggregated, out_dir, written)
-    md += _reliability_section(out_dir) + _cost_section(aggregated) + _figures_section(figures, out_dir, rows_pub) + _data_section(aggregated)
+    md += _n_clusters_section(out_dir) + _reliability_section(out_dir) + _cost_section(aggregated) + _figures_section(figures, out_dir, rows_pub) + _data_section(aggregated)
     written["README.md"] = _write_text(out_dir/"README.md", "\n".join(md))
     return written
+
+# %% ../../nbs/20e_report_readme.ipynb #b7e0c0a1
+ESTIMATOR_COLUMNS = ("Estimator", "Features: exact", "Features: within 10 %", "Features: mean miss", "Pixels: exact", "Pixels: within 10 %",
+                     "Pixels: mean miss")
+
+def _n_clusters_section(out_dir:Path) -> list[str]:
+    """README lines on estimating K (`n_clusters: auto`) from the benchmarks `nbs/benchmarks/n_clusters*.ipynb` write (run by hand, not by the
+    pipeline), if they exist: how often each estimator finds K, every miss of the default one, and the digits runs retrained with `auto`."""
+    b = read_json(out_dir/"benchmarks"/"n_clusters.json")
+    if not b: return []
+    default, summary = b["default"], b["summary"]
+    def cells(source, e):
+        s = summary.get(source, {}).get(e)
+        return [f"{s['exact']}/{s['n']}", f"{s['within_10pct']}/{s['n']}", f"{s['mean_abs_miss']:.2f}"] if s else ["–"] * 3
+    rows = [dict(zip(ESTIMATOR_COLUMNS, [f"{e} (default)" if e == default else e, *cells("features", e), *cells("pixels", e)]))
+            for e in summary.get("features", {})]
+    misses = [f"{name} {r['estimators'][default]['k']} for {r['k_true']} ({r['estimators'][default]['miss']:+d})"
+              for name, r in b["runs"].items() if r["estimators"][default]["miss"] != 0]
+    md = ["## Estimating K", "",
+          f"With `n_clusters: auto` a run trains with an upper bound K_max and then picks K by the {default.replace('_', '-')} of a k-means "
+          f"scan of its learned features (`nbs/01a_n_clusters.ipynb`). Measured on the features of the committed runs, which were trained "
+          f"with the true K, and on raw pixels, each on a {b['sample']:,}-point sample: how often K is found exactly, within 10 %, and the "
+          f"mean absolute miss. Every run and score: [benchmarks/n_clusters.md](benchmarks/n_clusters.md).", "",
+          markdown_table(rows, ESTIMATOR_COLUMNS),
+          f"Where the default estimator misses (estimated for true, the miss): {'; '.join(misses) if misses else 'nowhere'}.", ""]
+    auto = read_json(out_dir/"benchmarks"/"n_clusters_auto.json")
+    if auto:
+        md += ["Trained with `auto` from the start (digits, true K 10, K_max 100): " + "; ".join(
+                   f"{name.split('-')[0]} K = {r['k_estimated']}, NMI {r['auto']['nmi']:.3f} (k-means with K = 10 on the run trained with it: "
+                   f"{r['true_k']['kmeans_nmi']:.3f})" for name, r in auto["runs"].items())
+               + ". Details: [benchmarks/n_clusters_auto.md](benchmarks/n_clusters_auto.md).", ""]
+    return md
+
 
 # %% ../../nbs/20e_report_readme.ipynb #eba35d44
 REPRODUCTION_COLUMNS = ("Profile", "Method", "Dataset", "Data used", "Seeds", "NMI (arith.)", "NMI (geo.)", "ACC", "ARI", "Train time")
