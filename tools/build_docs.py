@@ -266,7 +266,8 @@ def _fork_server():
 
 def _run_child(src:str, flags:str, cache:str|None, session:str|None, threads:int, conn) -> None:
     "In the forked process: one torch thread per notebook run unless told otherwise, run_notebook, and its seconds and error ('' if none) sent back."
-    import torch
+    import random, numpy, torch
+    random.seed(); numpy.random.seed()   # fresh entropy, as a new process has: forked children would share the server's random state
     os.environ["OMP_NUM_THREADS"] = str(threads); torch.set_num_threads(threads)   # (the notebooks' own subprocesses inherit it)
     out, t0, err = io.StringIO(), time.perf_counter(), ""
     try:
