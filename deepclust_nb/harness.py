@@ -4,8 +4,8 @@
 
 # %% ../nbs/06c_harness.ipynb #96a83ab9
 from __future__ import annotations
-import json, os
-from dataclasses import dataclass
+import json, os, time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -119,6 +119,8 @@ class Run:
     step: int = 0
     train_time: float = 0.0   # seconds of training epochs, over every call that trained the run
     train_images: int = 0
+    wall_before: float = 0.0   # wall-clock seconds of the earlier attempts, each counted up to its last checkpoint
+    started: float = field(default_factory=time.perf_counter)   # when this attempt's run was built
 
     @property
     def ckpt_path(self) -> Path: return self.out_dir/"checkpoint.pt"
@@ -160,6 +162,7 @@ def resume_run(run:Run, log:MetricsLog|None, resume:bool) -> dict|None:
         run.model.load_state_dict(state["model"]); run.optimizer.load_state_dict(state["optimizer"])
         run.epoch, run.step = state["epoch"], state["step"]
         run.train_time, run.train_images = state.get("train_time_s", 0.0), state.get("train_images", 0)   # absent before 2026-12
+        run.wall_before = state.get("wall_time_s", 0.0)   # absent before 2026-12-06: such a run's wall time is its last attempt's
         set_rng_state(state["rng"] if is_main() else state["rng_other_ranks"][rank() - 1]); run.perm_gen.set_state(state["perm_rng"])
     else:
         run.method.prepare(run.model, run.images, run.cfg)   # a method's look at the data (CDEC: its centres), on every rank
@@ -172,7 +175,8 @@ def save_run(run:Run, record:dict, **extra) -> None:
     on_main(lambda: save_checkpoint(run.ckpt_path, dict(
         identity=run.identity, config=run.cfg.to_dict(), epoch=run.epoch, step=run.step, world_size=world_size(),
         model=run.model.state_dict(), optimizer=run.optimizer.state_dict(), rng=rngs[0], rng_other_ranks=rngs[1:],
-        perm_rng=run.perm_gen.get_state(), train_time_s=run.train_time, train_images=run.train_images, metrics=record, **extra)))
+        perm_rng=run.perm_gen.get_state(), train_time_s=run.train_time, train_images=run.train_images,
+        wall_time_s=run.wall_before + time.perf_counter() - run.started, metrics=record, **extra)))
 
 def train_step(loss_fn:Callable, # the method's `loss` (or `pre_pass_loss`)
                step_model:nn.Module, optimizer:torch.optim.Optimizer, views:tuple[Tensor, ...], cfg:RunConfig, device_type:str,
@@ -187,12 +191,13 @@ def train_step(loss_fn:Callable, # the method's `loss` (or `pre_pass_loss`)
     return parts
 
 def run_summary(run:Run, metrics:dict, wall_time_s:float, complete:bool, **extra) -> dict:
-    "What `fit` returns and metrics.json holds: what ran on what, how far, the final metrics and the costs; `extra`: what a method adds."
+    """What `fit` returns and metrics.json holds: what ran on what, how far, the final metrics and the costs; `extra`: what a method adds.
+    `wall_time_s` is this attempt's; the summary's adds the earlier attempts' (each up to its last checkpoint), as `train_time_s` does."""
     cfg, data = run.cfg, run.data
     return dict(method=cfg.method, method_args=run.method.args(), dataset=cfg.dataset, variant=data.variant, protocol=data.protocol,
                 n_images=len(data), n_clusters=run.n_clusters, epoch=run.epoch, complete=complete, **extra, metrics=metrics,
                 train_time_s=run.train_time, images_per_s=run.train_images / run.train_time if run.train_time else None,
-                wall_time_s=wall_time_s, precision=run.precision, world_size=world_size())
+                wall_time_s=run.wall_before + wall_time_s, precision=run.precision, world_size=world_size())
 
 def write_outcome(run:Run, summary:dict, **provenance_extra) -> dict:
     "Rank 0's last files: provenance.json, and metrics.json (the summary) once the run is complete; returns the summary."
