@@ -228,30 +228,26 @@ def run_notebook(src:str|Path, # the notebook
     dst = cache/rel
     dst.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(dst.with_name(f".{dst.name}.lock")):   # one process of a session runs a notebook; another asking for it waits, then reuses
-        old = cached_run(cache, rel, key, flags)
-        if session and old is not None and old.metadata[RUN_META].get("session") == session:
+        old = cached_run(cache, rel, key)
+        old_flags = set(old.metadata[RUN_META]["flags"]) if old is not None else set()
+        if session and old is not None and old.metadata[RUN_META].get("session") == session and set(asked) <= old_flags:
             if not quiet: print(f"{rel}: passed in this test run already ({old.metadata[RUN_META]['seconds']} s), from the same notebook and library; not run again")
             return 0.0
-        return _run_and_keep(src, rel, asked, tst_flags, root, nbs_path, key, session, dst, quiet)
-
-def _run_and_keep(src, rel, asked, tst_flags, root, nbs_path, key, session, dst, quiet) -> float:
-    "run_notebook's run, with the lock held: nbdev's `test_nb`, then the executed copy written whole to `dst`."
-    _KeepShell.ran = None
-    with working_directory(nbs_path):   # nbdev_test's folder; test_nb then runs the notebook in its own
-        nbdev_test.CaptureShell = _KeepShell
-        try: ok, secs = nbdev_test.test_nb(src, skip_flags=tst_flags, force_flags=asked, do_print=not quiet, basepath=root)
-        finally: nbdev_test.CaptureShell = CaptureShell
-    if not ok: raise DocsError(f"{rel} failed when run as nbdev_test runs it (its traceback is above)")
-    old = cached_run(dst.parent, dst.name, key)
-    if old is not None and set(old.metadata[RUN_META]["flags"]) > set(asked): return secs   # keep the run that ran more cells
-    nb = _KeepShell.ran if _KeepShell.ran is not None else read_nb(src)   # (a notebook whose front matter says skip_exec is not run)
-    skip = set(tst_flags) - set(asked)
-    skipped = {c["id"]: sorted(skip & c.directives_.keys()) for c in nb.cells
-               if c.cell_type == "code" and c.get("id") and skip & (c.get("directives_") or {}).keys()}
-    nb.metadata[RUN_META] = dict(key=key, notebook=rel, flags=asked, skipped=skipped, seconds=round(secs, 1), session=session)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
-    write_nb(nb, tmp); os.replace(tmp, dst)   # whole or not at all: tests run notebooks side by side
-    return secs
+        _KeepShell.ran = None
+        with working_directory(nbs_path):   # nbdev_test's folder; test_nb then runs the notebook in its own
+            nbdev_test.CaptureShell = _KeepShell
+            try: ok, secs = nbdev_test.test_nb(src, skip_flags=tst_flags, force_flags=asked, do_print=not quiet, basepath=root)
+            finally: nbdev_test.CaptureShell = CaptureShell
+        if not ok: raise DocsError(f"{rel} failed when run as nbdev_test runs it (its traceback is above)")
+        if old_flags > set(asked): return secs   # keep the run that ran more cells
+        nb = _KeepShell.ran if _KeepShell.ran is not None else read_nb(src)   # (a notebook whose front matter says skip_exec is not run)
+        skip = set(tst_flags) - set(asked)
+        skipped = {c["id"]: sorted(skip & c.directives_.keys()) for c in nb.cells
+                   if c.cell_type == "code" and c.get("id") and skip & (c.get("directives_") or {}).keys()}
+        nb.metadata[RUN_META] = dict(key=key, notebook=rel, flags=asked, skipped=skipped, seconds=round(secs, 1), session=session)
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
+        write_nb(nb, tmp); os.replace(tmp, dst)   # whole or not at all: readers take the copy without the lock
+        return secs
 
 # what the notebooks import, loaded once by a fork server: each notebook's fresh process is forked from it with these already imported
 # (torch takes 3 to 5 s to import, and its first optimizer 3 s more, for torch._dynamo, in each of 38 notebooks); nothing of the checkout
