@@ -140,7 +140,8 @@ def evaluate_run(run_dir:str|Path, # a finished run folder
 def read_eval(run_dir:str|Path, # a finished run folder
               benchmarks:str|Path|None=None, # folder of `<key>.json` benchmark files (default: `benchmarks/` beside the runs folder)
              ) -> dict:
-    "The run's evaluation: its eval.json (the evaluate stage's), else `evaluate_run`; with profile and tag, and the benchmark's wall time, peak memory and stage times if it has one."
+    """The run's evaluation: its eval.json (the evaluate stage's), else `evaluate_run`; with profile and tag, and the benchmark's wall time, peak memory and stage times if it has one.
+    A wall time shorter than the training time is dropped (None): the run was resumed before its clock counted the earlier attempts."""
     run_dir = Path(run_dir)
     ev = read_json(run_dir/"eval.json")
     if not isinstance(ev, dict) or not isinstance(ev.get("metrics"), dict): ev = evaluate_run(run_dir)
@@ -153,6 +154,9 @@ def read_eval(run_dir:str|Path, # a finished run folder
         if peak is None and isinstance(bench.get("peak_rss_bytes"), (int, float)): peak = bench["peak_rss_bytes"] / 2**30
         ev["cost"].update(peak_rss_gib=peak, stages=bench.get("stages") or {}, benchmark=bench_path.name)
         if isinstance(bench.get("wall_time_s"), (int, float)): ev["cost"]["wall_time_s"] = bench["wall_time_s"]   # the harness's clock
+    wall, train = ev["cost"].get("wall_time_s"), ev["cost"].get("train_time_s")
+    if wall is not None and train is not None and wall < train:   # resumed before 2026-12-06: the clock held its last attempt only
+        ev["cost"]["wall_time_s"] = None
     return ev
 
 # %% ../../nbs/20a_report_runs.ipynb #69106e3f

@@ -88,7 +88,8 @@ def our_groups(aggregated:Mapping[str, dict], # the output of `aggregate`
 def _cost(agg:dict) -> dict:
     c = agg["cost"]
     return dict(train_time_s=c["train_time_s"]["mean"], images_per_s=c["images_per_s"]["mean"], devices=agg["devices"],
-                wall_time_s=(c.get("wall_time_s") or {}).get("mean"), peak_rss_gib=(c.get("peak_rss_gib") or {}).get("mean"))
+                wall_time_s=(c.get("wall_time_s") or {}).get("mean"), wall_runs=(c.get("wall_time_s") or {}).get("n"), n_runs=agg["n_seeds"],
+                peak_rss_gib=(c.get("peak_rss_gib") or {}).get("mean"))
 
 def paper_protocol(method:str, # a registered method
                    dataset:str, # one of its paper's datasets
@@ -155,6 +156,10 @@ def _pm(s:dict) -> str: return _fmt(s["mean"]) + (f" ± {_fmt(s['std'])}" if s.g
 
 def _gib(v:float|None) -> str: return "–" if v is None else f"{v:.2f} GiB" if v < 10 else f"{v:.1f} GiB"
 
+def _of_runs(n:int|None, n_runs:int|None) -> str:
+    "' (n of N runs)' where a mean covers fewer runs than the group has (e.g. wall times dropped for resumed runs)."
+    return f" ({n} of {n_runs} runs)" if n is not None and n_runs is not None and 0 < n < n_runs else ""
+
 def format_duration(seconds:float|None) -> str:
     "A duration as s, min or h."
     if seconds is None: return "–"
@@ -180,7 +185,7 @@ def format_row(row:dict, # a comparison_table row
     cost = row["cost"]
     cost_text = "–" if not cost else ", ".join(x for x in (
         f"{format_duration(cost['train_time_s'])} train" if cost["train_time_s"] is not None else "",
-        f"{format_duration(cost['wall_time_s'])} wall" if cost.get("wall_time_s") is not None else "",
+        f"{format_duration(cost['wall_time_s'])} wall{_of_runs(cost.get('wall_runs'), cost.get('n_runs'))}" if cost.get("wall_time_s") is not None else "",
         f"{_gib(cost['peak_rss_gib'])} peak" if cost.get("peak_rss_gib") is not None else "",
         f"{cost['images_per_s']:,.0f} img/s" if cost["images_per_s"] is not None else "", "/".join(cost["devices"])) if x)
     published_text = "?" if row["published"] is None else _fmt(row["published"]) + (f" ({row['printed']}{'' if row['printed'].endswith('%') else ' %'})" if row["unit"] == "percent" else "")
@@ -233,7 +238,8 @@ def runs_table(aggregated:Mapping[str, dict], # the output of `aggregate`
         rows.append(dict(zip(RUN_COLUMNS, (a.get("profile") or "default", a["method"] + (f" [switch: {a['tag']}]" if a.get("tag") else ""),
                                            DATASET_NAMES.get(a["dataset"], a["dataset"]), a["variant"] or "–", str(a["n_seeds"]),
                                            _stat(a, "nmi"), _stat(a, "nmi_geo"), _stat(a, "acc"), _stat(a, "ari"), _stat(a, "kmeans_nmi"), _stat(a, "kmeans_acc"),
-                                           _clusters_used(a), format_duration(_mean_cost(a, "train_time_s")), format_duration(_mean_cost(a, "wall_time_s")),
+                                           _clusters_used(a), format_duration(_mean_cost(a, "train_time_s")), format_duration(_mean_cost(a, "wall_time_s"))
+                                           + _of_runs((a["cost"].get("wall_time_s") or {}).get("n"), a["n_seeds"]),
                                            _gib(_mean_cost(a, "peak_rss_gib")), "–" if ips is None else f"{ips:,.0f}", "/".join(a["devices"]) or "–"))))
     return rows
 
