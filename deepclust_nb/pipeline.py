@@ -42,11 +42,15 @@ def _paper_runs(method:str) -> list[dict]:
 
 def jule_runs(datasets:list[str], # JULE datasets, in the order to run
              ) -> list[dict]:
-    "The `jule` profile: 3 seeds of our defaults on each dataset (seed by seed, cheapest dataset first), then seed 0 with each official switch."
+    """The `jule` profile: 3 seeds of our defaults on each dataset (seed by seed, cheapest dataset first), then seed 0 with each official switch,
+    then the other seeds with all of them (`official`: JULE.torch's code as a whole, compared with ours over the same seeds)."""
     from deepclust_nb.methods.jule import OFFICIAL_SWITCHES
     runs = [dict(method="jule", dataset=d, preset="paper", seed=s) for s in JULE_SEEDS for d in datasets]
-    return runs + [dict(method="jule", dataset=d, preset="paper", seed=0, tag=tag, args=dict(args)) for tag, args in OFFICIAL_SWITCHES.items()
-                   for d in datasets if d not in JULE_SWITCH_DATASETS_SKIP]
+    switched = [d for d in datasets if d not in JULE_SWITCH_DATASETS_SKIP]
+    switches = [dict(method="jule", dataset=d, preset="paper", seed=0, tag=tag, args=dict(args)) for tag, args in OFFICIAL_SWITCHES.items()
+                for d in switched]
+    return runs + switches + [dict(method="jule", dataset=d, preset="paper", seed=s, tag="official", args=dict(OFFICIAL_SWITCHES["official"]))
+                              for s in JULE_SEEDS[1:] for d in switched]
 
 def local_source(name:str, # a registered dataset
                  data_root:str|Path="data", # the data folder: local copies live in data_root/local/
