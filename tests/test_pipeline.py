@@ -1,6 +1,6 @@
 """The DVC pipeline end to end on the `tiny` profile (CC and JULE on digits, 2 epochs), plus the tutorial's `cc_sharp` as a plugin, in a copy of the
-checkout, interrupted once by SIGKILL."""
-import json, os, shutil, signal, subprocess, time
+checkout, interrupted once by SIGKILL, then continued with one more run on a fresh clone of it, as the README says."""
+import hashlib, json, os, shutil, signal, subprocess, time
 import yaml
 from conftest import REPO, BIN
 from deepclust_nb.engine import METHODS
@@ -35,9 +35,19 @@ def _add_tutorial_plugin(root):
         METHODS.pop("cc_sharp", None)   # registered in this process by load_plugins; other tests must not see it
     assert plugin.is_file() and run == "cc_sharp-digits-s0"
 
+def _fresh_clone(root, dst):
+    "What `git clone` of `root` gives once its runs are committed: every file but the DVC cache and the outputs kept only there."
+    cached = ("data/prepared/*.npz", "reports/runs/*/checkpoint.pt", "reports/runs/*/predictions.npz", "reports/runs/*/probe.npz")
+    shutil.copytree(root, dst, ignore=shutil.ignore_patterns("cache", "tmp", "plots"))
+    for pattern in cached:
+        for f in dst.glob(pattern): f.unlink()
+    assert not (dst/".dvc"/"cache").exists() and not list(dst.glob("reports/runs/*/predictions.npz"))
+
+def _md5(path): return hashlib.md5(path.read_bytes()).hexdigest()
+
 def test_tiny_profile_end_to_end(tmp_path, record_property):
     "One test, not three: under pytest-xdist a shared fixture would run the pipeline once per worker."
-    root = tmp_path
+    root = tmp_path/"checkout"
     _copy_checkout(root)
     # no network: proxies that refuse every connection; the tiny profile must not need one
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", **{v: "http://127.0.0.1:9" for v in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}}
@@ -85,6 +95,26 @@ def test_tiny_profile_end_to_end(tmp_path, record_property):
     # a second repro does nothing
     r = _run([str(BIN/"dvc"), "status"], root, env=env)
     assert r.returncode == 0 and "up to date" in r.stdout, r.stdout
+
+    # a fresh clone goes on where the committed runs stopped (the README's `dvc repro fetch && dvc repro --allow-missing`): the prepared
+    # data is rebuilt bit for bit, the finished runs are kept from git, and only a new run trains; the report shows both seeds
+    clone = tmp_path/"clone"
+    _fresh_clone(root, clone)
+    params = read_params(clone/"params.yaml")
+    assert add_run(params, "cc", "digits", "digits", seed=1, root=clone) == "cc-digits-s1"
+    write_params(clone/"params.yaml", params)
+    r = _run([str(BIN/"dvc"), "repro", "fetch"], clone, env=env)
+    assert r.returncode == 0 and "Running stage 'fetch@digits'" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
+    assert _md5(clone/"data/prepared/digits.npz") == _md5(root/"data/prepared/digits.npz")
+    r = _run([str(BIN/"dvc"), "repro", "--allow-missing"], clone, env=env)
+    assert r.returncode == 0, f"dvc repro --allow-missing failed:\n{r.stdout[-5000:]}\n{r.stderr[-5000:]}"
+    ran = {line.split("'")[1] for line in r.stdout.splitlines() if line.startswith("Running stage '")}
+    assert ran == {"check", "train@cc-digits-s1", "evaluate@cc-digits-s1", "figures", "report"}, ran
+    cc = [[c.strip() for c in line.strip("|").split("|")] for line in (clone/"reports/tables/runs.md").read_text().splitlines()
+          if line.startswith("| tiny | cc | digits |")]
+    assert len(cc) == 1 and cc[0][4] == "2" and "±" in cc[0][6], cc   # one row: seeds, NMI mean ± std over the finished seed 0 and the new seed 1
+    r = _run([str(BIN/"dvc"), "repro", "--allow-missing"], clone, env=env)
+    assert r.returncode == 0 and "Running stage" not in r.stdout, r.stdout[-3000:]
 
     # a bad method name stops the first stage, before any training
     params = (root/"params.yaml").read_text()
