@@ -13,13 +13,13 @@ from ..published import PUBLISHED, PAPERS, PUBLISHED_COSTS, DATASET_NAMES, Publi
 from .runs import profile_rank
 from .paper_figures import FIGURE_KINDS, cc_fig4_reference, figure_caption, figure_kind
 from .tables import (DATA_NOTES, FULL_COLUMNS, JULE_NMI_COLUMNS, METHOD_NOTES, OTHER_COLUMNS, RUN_COLUMNS, SWITCH_COLUMNS,
-                                        _as_published, _fmt, _pm, comparison_table, format_duration, jule_nmi_rows, latex_table, markdown_table,
+                                        _as_published, _fmt, _of_runs, _pm, comparison_table, format_duration, jule_nmi_rows, latex_table, markdown_table,
                                         other_algorithms_tables, our_groups, runs_table, switches_table, to_latex, to_markdown)
 
 
 # %% auto #0
-__all__ = ['RELIABILITY_COLUMNS', 'COST_COLUMNS', 'ESTIMATOR_COLUMNS', 'REPRODUCTION_COLUMNS', 'write_reliability',
-           'write_report', 'reproduction_table']
+__all__ = ['RELIABILITY_COLUMNS', 'COST_COLUMNS', 'PROFILE_COST_COLUMNS', 'ESTIMATOR_COLUMNS', 'REPRODUCTION_COLUMNS',
+           'write_reliability', 'profile_costs', 'write_report', 'reproduction_table']
 
 # %% ../../nbs/20e_report_readme.ipynb #24baedb4
 def _own_images_section(aggregated:Mapping[str, dict], out_dir:Path) -> list[str]:
@@ -178,7 +178,28 @@ def _cost_section(aggregated:Mapping[str, dict]) -> list[str]:
                   "/".join(a["devices"])) for a in our_groups(aggregated, c["method"].lower(), c["dataset"])] or [("–", "not run", "–", "–")]
         rows += [(c["method"], DATASET_NAMES[c["dataset"]], f"≈ {c['gpu_hours']} GPU-h ({c['hardware']}; {c['status']})", *x) for x in costs]
     return ["## Cost", "", "CC states its training cost in GPU-hours on one TITAN RTX (RESULTS.md §8.1); the other papers state none. "
-            "Ours: mean training time per run (without evaluation), per profile.", "", markdown_table(rows, COST_COLUMNS)]
+            "Ours: mean training time per run (without evaluation), per profile.", "", markdown_table(rows, COST_COLUMNS), "",
+            "What each profile's train stages took, summed over its runs in this report: training time, and the wall time of the stage "
+            "process where the run recorded one (a run resumed before the harness counted earlier attempts did not). Times are as measured, "
+            "including any spell when other work shared the machine.", "", markdown_table(profile_costs(aggregated), PROFILE_COST_COLUMNS)]
+
+PROFILE_COST_COLUMNS = ("Profile", "Runs", "Training time (sum)", "Wall time of the train stages (sum)", "Devices")
+
+def profile_costs(aggregated:Mapping[str, dict], # the output of `aggregate`
+                 ) -> list[dict]:
+    "One row per profile: its runs, their summed training time and train-stage wall time (over the runs that recorded one), their devices."
+    rows = []
+    for profile in sorted({a["profile"] for a in aggregated.values()}, key=profile_rank):
+        groups = [a for a in aggregated.values() if a["profile"] == profile]
+        def summed(key):   # mean × n is the sum over the runs that have the value
+            stats = [a["cost"].get(key) or {} for a in groups]
+            n = sum(s.get("n") or 0 for s in stats)
+            return (sum(s["mean"] * s["n"] for s in stats if s.get("n")) if n else None), n
+        n_runs = sum(a["n_seeds"] for a in groups)
+        (train, _), (wall, n_wall) = summed("train_time_s"), summed("wall_time_s")
+        rows.append(dict(zip(PROFILE_COST_COLUMNS, (profile, str(n_runs), format_duration(train), format_duration(wall) + _of_runs(n_wall, n_runs),
+                                                    "/".join(sorted({d for a in groups for d in a["devices"]}))))))
+    return rows
 
 def _figures_section(figures:Mapping[str, Sequence[str|Path]], out_dir:Path, rows_pub:list[Published]) -> list[str]:
     "README lines: every figure, captioned, by profile (when there are several) and kind."
