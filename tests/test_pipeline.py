@@ -38,7 +38,8 @@ def _add_tutorial_plugin(root):
 def _fresh_clone(root, dst):
     "What `git clone` of `root` gives once its runs are committed: every file but the DVC cache and the outputs kept only there."
     cached = ("data/prepared/*.npz", "reports/runs/*/checkpoint.pt", "reports/runs/*/predictions.npz", "reports/runs/*/probe.npz")
-    shutil.copytree(root, dst, ignore=shutil.ignore_patterns("cache", "tmp", "plots"))
+    shutil.copytree(root, dst)
+    for d in (".dvc/cache", ".dvc/tmp", "plots"): shutil.rmtree(dst/d, ignore_errors=True)
     for pattern in cached:
         for f in dst.glob(pattern): f.unlink()
     assert not (dst/".dvc"/"cache").exists() and not list(dst.glob("reports/runs/*/predictions.npz"))
