@@ -1,8 +1,9 @@
 """The DVC pipeline end to end on the `tiny` profile (CC and JULE on digits, 2 epochs), plus the tutorial's `cc_sharp` as a plugin, in a copy of the
 checkout, interrupted once by SIGKILL, then continued with one more run on a fresh clone of it, as the README says."""
-import hashlib, json, os, shutil, signal, subprocess, time
+import json, os, re, shutil, signal, subprocess, time
 import yaml
 from conftest import REPO, BIN
+from deepclust_nb.core import file_hash
 from deepclust_nb.engine import METHODS
 from deepclust_nb.pipeline import add_run, export_plugin, load_plugins, read_params, write_params
 
@@ -35,16 +36,20 @@ def _add_tutorial_plugin(root):
         METHODS.pop("cc_sharp", None)   # registered in this process by load_plugins; other tests must not see it
     assert plugin.is_file() and run == "cc_sharp-digits-s0"
 
+def _cached_outs(root):
+    "Glob patterns of the outputs dvc.yaml keeps in the DVC cache only (every `outs` entry without `cache: false`), templates as `*`."
+    stages = yaml.safe_load((root/"dvc.yaml").read_text())["stages"].values()
+    outs = [o for st in stages for o in st.get("do", st).get("outs", [])]
+    paths = [o if isinstance(o, str) else next(iter(o)) for o in outs if isinstance(o, str) or next(iter(o.values())).get("cache", True)]
+    return [re.sub(r"\$\{[^}]*\}", "*", p) for p in paths]
+
 def _fresh_clone(root, dst):
     "What `git clone` of `root` gives once its runs are committed: every file but the DVC cache and the outputs kept only there."
-    cached = ("data/prepared/*.npz", "reports/runs/*/checkpoint.pt", "reports/runs/*/predictions.npz", "reports/runs/*/probe.npz")
     shutil.copytree(root, dst)
     for d in (".dvc/cache", ".dvc/tmp", "plots"): shutil.rmtree(dst/d, ignore_errors=True)
-    for pattern in cached:
+    for pattern in _cached_outs(dst):
         for f in dst.glob(pattern): f.unlink()
-    assert not (dst/".dvc"/"cache").exists() and not list(dst.glob("reports/runs/*/predictions.npz"))
-
-def _md5(path): return hashlib.md5(path.read_bytes()).hexdigest()
+    assert not (dst/".dvc"/"cache").exists() and not list(dst.glob("reports/runs/*/predictions.npz")) and not list(dst.glob("data/prepared/*.npz"))
 
 def test_tiny_profile_end_to_end(tmp_path, record_property):
     "One test, not three: under pytest-xdist a shared fixture would run the pipeline once per worker."
@@ -106,7 +111,7 @@ def test_tiny_profile_end_to_end(tmp_path, record_property):
     write_params(clone/"params.yaml", params)
     r = _run([str(BIN/"dvc"), "repro", "fetch"], clone, env=env)
     assert r.returncode == 0 and "Running stage 'fetch@digits'" in r.stdout, r.stdout[-3000:] + r.stderr[-3000:]
-    assert _md5(clone/"data/prepared/digits.npz") == _md5(root/"data/prepared/digits.npz")
+    assert file_hash(clone/"data/prepared/digits.npz") == file_hash(root/"data/prepared/digits.npz")
     r = _run([str(BIN/"dvc"), "repro", "--allow-missing"], clone, env=env)
     assert r.returncode == 0, f"dvc repro --allow-missing failed:\n{r.stdout[-5000:]}\n{r.stderr[-5000:]}"
     ran = {line.split("'")[1] for line in r.stdout.splitlines() if line.startswith("Running stage '")}
