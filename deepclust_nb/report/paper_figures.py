@@ -28,7 +28,7 @@ from .figures import (_MARKERS, _cluster_colours, _cluster_order, _mosaic, _pale
 __all__ = ['SWITCH_TAGS', 'OUR_JULE_DEFAULT', 'PROBE_PAIRS', 'FIGURE_KINDS', 'plot_jule_trajectory', 'period_records',
            'jule_published_nmi', 'plot_jule_periods', 'plot_period_clusters', 'read_probe', 'has_probe_log',
            'cc_fig4_reference', 'plot_pair_cosine', 'plot_probe_tsne', 'figure_kind', 'figure_caption', 'make_figures',
-           'figure_gallery']
+           'kept_figures', 'figure_gallery']
 
 # %% ../../nbs/20c_report_paper_figures.ipynb #e16e6fe6
 def plot_jule_trajectory(history:Sequence[dict], # JULE's per-period records
@@ -364,6 +364,16 @@ def make_figures(runs:Iterable[str|Path], # finished run folders (any profiles)
             figures[f"period-clusters-{name}"] = plot_period_clusters(data, period_labels, out_dir/f"period-clusters-{name}",
                                                                       title=f"JULE: example clusters over the periods, {first.name}{where}")
     return figures
+
+# %% ../../nbs/20c_report_paper_figures.ipynb #0c0f5b81
+def kept_figures(out_dir:str|Path, # the figures folder, before it is redrawn
+                 runs:Iterable[str|Path], # the finished runs the figures are drawn for
+                 max_points:int=2000, # make_figures' t-SNE points (0: no t-SNE maps, so none is kept either)
+                ) -> dict[str, bytes]:
+    "{file name: bytes} of the figures in `out_dir` drawn from predictions or probe snapshots, for the groups of `runs`: what to write back where not redrawn."
+    groups = {group_key(e["method"], e["dataset"], "", e.get("profile") or "default") for e in map(read_eval, runs)}
+    kinds = ("samples", "period-clusters") + (("tsne", "probe-tsne") if max_points else ())
+    return {p.name: p.read_bytes() for p in Path(out_dir).glob("*") if any(p.stem == f"{k}-{g}" for g in groups for k in kinds)}
 
 # %% ../../nbs/20c_report_paper_figures.ipynb #8557fcac
 def figure_gallery(figures:Path, # a folder of figures (the pipeline's reports/figures)
