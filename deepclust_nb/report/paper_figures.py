@@ -373,7 +373,8 @@ def kept_figures(out_dir:str|Path, # the figures folder, before it is redrawn
     "{file name: bytes} of the figures in `out_dir` drawn from predictions or probe snapshots, for the groups of `runs`: what to write back where not redrawn."
     groups = {group_key(e["method"], e["dataset"], "", e.get("profile") or "default") for e in map(read_eval, runs)}
     kinds = ("samples", "period-clusters") + (("tsne", "probe-tsne") if max_points else ())
-    return {p.name: p.read_bytes() for p in Path(out_dir).glob("*") if any(p.stem == f"{k}-{g}" for g in groups for k in kinds)}
+    stems = {f"{k}-{g}" for g in groups for k in kinds}
+    return {p.name: p.read_bytes() for p in Path(out_dir).glob("*") if p.stem in stems}
 
 # %% ../../nbs/20c_report_paper_figures.ipynb #8557fcac
 def figure_gallery(figures:Path, # a folder of figures (the pipeline's reports/figures)
