@@ -15,7 +15,7 @@ from .engine import METHODS, check_n_clusters_auto, fit, list_methods, make_meth
 from .probe import PROBE_FILE
 
 # %% auto #0
-__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_SEEDS', 'JULE_SWITCH_DATASETS_SKIP', 'PROFILES', 'FIGURES', 'PLUGIN_DIR',
+__all__ = ['CONTRASTIVE', 'ALL_METHODS', 'JULE_SEEDS', 'JULE_SINGLE_SWITCHES_SKIP', 'PROFILES', 'FIGURES', 'PLUGIN_DIR',
            'PARAMS_HEADER', 'library_methods', 'jule_runs', 'local_source', 'method_code', 'add_run', 'run_key',
            'expand_profile', 'load_plugins', 'export_plugin', 'folder_datasets', 'add_folder_dataset', 'fetch_dataset',
            'run_config', 'check_params', 'write_run_configs', 'train_run', 'run_cost', 'write_params', 'read_params']
@@ -30,7 +30,7 @@ def library_methods(family:str|None=None, # "contrastive", "agglomerative", or N
 CONTRASTIVE = library_methods("contrastive")
 ALL_METHODS = CONTRASTIVE + [m for m in library_methods() if m not in CONTRASTIVE]
 JULE_SEEDS = (0, 1, 2)
-JULE_SWITCH_DATASETS_SKIP = ("mnist",)   # the official switches run on every JULE dataset but MNIST-full (hours each on a CPU)
+JULE_SINGLE_SWITCHES_SKIP = ("mnist",)   # each switch alone runs on every JULE dataset but MNIST-full (an hour a run on a CPU); all four together everywhere
 
 def _runs(methods, datasets, preset, seeds=(0,)) -> list[dict]:
     return [dict(method=m, dataset=d, preset=preset(m, d) if callable(preset) else preset, seed=s)
@@ -42,15 +42,14 @@ def _paper_runs(method:str) -> list[dict]:
 
 def jule_runs(datasets:list[str], # JULE datasets, in the order to run
              ) -> list[dict]:
-    """The `jule` profile: 3 seeds of our defaults on each dataset (seed by seed, cheapest dataset first), then seed 0 with each official switch,
-    then the other seeds with all of them (`official`: JULE.torch's code as a whole, compared with ours over the same seeds)."""
+    """The `jule` profile: 3 seeds of our defaults on each dataset (seed by seed, cheapest dataset first), then seed 0 with each official switch
+    (MNIST-full: only with all of them), then the other seeds with all of them (`official`: JULE.torch's code as a whole, compared with ours
+    over the same seeds)."""
     from deepclust_nb.methods.jule import OFFICIAL_SWITCHES
-    runs = [dict(method="jule", dataset=d, preset="paper", seed=s) for s in JULE_SEEDS for d in datasets]
-    switched = [d for d in datasets if d not in JULE_SWITCH_DATASETS_SKIP]
-    switches = [dict(method="jule", dataset=d, preset="paper", seed=0, tag=tag, args=dict(args)) for tag, args in OFFICIAL_SWITCHES.items()
-                for d in switched]
-    return runs + switches + [dict(method="jule", dataset=d, preset="paper", seed=s, tag="official", args=dict(OFFICIAL_SWITCHES["official"]))
-                              for s in JULE_SEEDS[1:] for d in switched]
+    def run(d, seed, tag=None):
+        return dict(method="jule", dataset=d, preset="paper", seed=seed) | (dict(tag=tag, args=dict(OFFICIAL_SWITCHES[tag])) if tag else {})
+    switches = [run(d, 0, tag) for tag in OFFICIAL_SWITCHES for d in datasets if tag == "official" or d not in JULE_SINGLE_SWITCHES_SKIP]
+    return [run(d, s) for s in JULE_SEEDS for d in datasets] + switches + [run(d, s, "official") for s in JULE_SEEDS[1:] for d in datasets]
 
 def local_source(name:str, # a registered dataset
                  data_root:str|Path="data", # the data folder: local copies live in data_root/local/
