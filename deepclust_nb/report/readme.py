@@ -18,8 +18,8 @@ from .tables import (DATA_NOTES, FULL_COLUMNS, JULE_NMI_COLUMNS, METHOD_NOTES, O
 
 
 # %% auto #0
-__all__ = ['RELIABILITY_COLUMNS', 'COST_COLUMNS', 'PROFILE_COST_COLUMNS', 'ESTIMATOR_COLUMNS', 'REPRODUCTION_COLUMNS',
-           'write_reliability', 'profile_costs', 'write_report', 'reproduction_table']
+__all__ = ['UNINFORMATIVE_NMI', 'RELIABILITY_COLUMNS', 'COST_COLUMNS', 'PROFILE_COST_COLUMNS', 'ESTIMATOR_COLUMNS',
+           'REPRODUCTION_COLUMNS', 'write_reliability', 'profile_costs', 'write_report', 'reproduction_table']
 
 # %% ../../nbs/20e_report_readme.ipynb #24baedb4
 def _own_images_section(aggregated:Mapping[str, dict], out_dir:Path) -> list[str]:
@@ -42,13 +42,24 @@ def _own_images_section(aggregated:Mapping[str, dict], out_dir:Path) -> list[str
 
 
 # %% ../../nbs/20e_report_readme.ipynb #e1a59a11
+UNINFORMATIVE_NMI = 0.01   # a prediction below this NMI says almost nothing about the classes, whatever its number of clusters
+
 def _collapse_notes(aggregated:Mapping[str, dict]) -> list[str]:
-    "README lines naming every run whose prediction collapsed to a single cluster (none: one line saying so)."
-    bad = [(r, a) for a in aggregated.values() for r in a.get("collapsed_runs", [])]
+    """README lines naming every run whose prediction collapsed to a single cluster, and every other prediction (JULE: either label set)
+    whose NMI is below `UNINFORMATIVE_NMI`, such as nine outlier clusters beside one holding every other image (none: one line saying so)."""
     if not aggregated: return []
-    if not bad: return ["No run collapsed: every prediction uses more than one cluster.", ""]
-    return [f"- **Collapsed**: run `{r}` ({a['method']} on {DATASET_NAMES.get(a['dataset'], a['dataset'])}) put every image into one cluster; "
-            "its NMI is 0 and its ACC that of a constant guess, so its numbers measure a failure, not the method." for r, a in bad] + [""]
+    lines = []
+    for a in aggregated.values():
+        what, collapsed_runs = f"{a['method']} on {DATASET_NAMES.get(a['dataset'], a['dataset'])}", a.get("collapsed_runs", [])
+        lines += [f"- **Collapsed**: run `{r}` ({what}) put every image into one cluster; its NMI is 0 and its ACC that of a constant guess, "
+                  "so its numbers measure a failure, not the method." for r in collapsed_runs]
+        run_of = {str(s): r for s, r in zip(a.get("seeds", []), a.get("runs", []))}
+        for seed, m in a.get("by_seed", {}).items():
+            for key, labels in (("nmi", "prediction"), ("rc_nmi", "JULE-RC prediction")):
+                if m.get(key) is not None and m[key] < UNINFORMATIVE_NMI and not (key == "nmi" and run_of.get(seed) in collapsed_runs):
+                    lines.append(f"- **Uninformative**: the {labels} of run `{run_of.get(seed)}` ({what}) has NMI {m[key]:.3f}: it says almost "
+                                 "nothing about the classes (a failure of this seed, counted in its group's mean ± std).")
+    return (lines or [f"No run collapsed: every prediction uses more than one cluster and has NMI ≥ {UNINFORMATIVE_NMI}."]) + [""]
 
 RELIABILITY_COLUMNS = ("test", "outcome", "faults injected", "runs resumed", "files checked", "bad inputs", "seconds")
 
