@@ -53,7 +53,8 @@ def _collapse_notes(aggregated:Mapping[str, dict]) -> list[str]:
         what, collapsed_runs = f"{a['method']} on {DATASET_NAMES.get(a['dataset'], a['dataset'])}", a.get("collapsed_runs", [])
         lines += [f"- **Collapsed**: run `{r}` ({what}) put every image into one cluster; its NMI is 0 and its ACC that of a constant guess, "
                   "so its numbers measure a failure, not the method." for r in collapsed_runs]
-        run_of = {str(s): r for s, r in zip(a.get("seeds", []), a.get("runs", []))}
+        # `runs` is sorted by name, and run names (`<method>-<dataset>-s<seed>[-<tag>]`) sort as their seeds' strings do, not as the seeds
+        run_of = dict(zip(sorted(map(str, a.get("seeds", []))), a.get("runs", [])))
         for seed, m in a.get("by_seed", {}).items():
             for key, labels in (("nmi", "prediction"), ("rc_nmi", "JULE-RC prediction")):
                 if m.get(key) is not None and m[key] < UNINFORMATIVE_NMI and not (key == "nmi" and run_of.get(seed) in collapsed_runs):
