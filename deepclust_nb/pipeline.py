@@ -72,7 +72,7 @@ PROFILES: dict[str, dict] = {
                  runs=_runs(CONTRASTIVE, ["cifar10"], "fast")),
     "paper": dict(description="every contrastive method on every dataset of its paper with the published protocol; many GPU-days",
                   runs=[r for m in CONTRASTIVE for r in _paper_runs(m)]),
-    "jule": dict(description="JULE's paper on the CPU: every JULE dataset with a local copy, 3 seeds, and the official switches; hours",
+    "jule": dict(description="JULE's paper on the CPU: every JULE dataset with a local copy, 3 seeds, and the official switches; about 25 h on 2 cores",
                  runs=lambda data_root: jule_runs(_local_jule_datasets(data_root))),
 }
 
