@@ -4,7 +4,7 @@
 
 # %% ../nbs/30_pipeline.ipynb #e63a6dbd
 from __future__ import annotations
-import hashlib, importlib.util, inspect, json, os, resource, subprocess, sys
+import hashlib, importlib.util, inspect, json, os, platform, resource, subprocess, sys
 from pathlib import Path
 import numpy as np
 import yaml
@@ -344,6 +344,14 @@ def train_run(params:dict, # the content of params.yaml
     write_json(Path(bench_root or Path(out_root).parent/"benchmarks")/f"{key}.json", run_cost(key, summary, children=nproc > 1))
     return summary
 
+def _cpu_model() -> str:
+    "The CPU's model name as the OS reports it (Linux: /proc/cpuinfo), else Python's `platform` strings: runs repeat bit for bit only on the same CPU."
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"): return line.split(":", 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
 def run_cost(key:str, # the run
              summary:dict, # its summary (fit's return value)
              children:bool=False, # the training ran in child processes (torchrun)
@@ -355,7 +363,7 @@ def run_cost(key:str, # the run
                 input_size=summary.get("input_size"), wall_time_s=summary.get("wall_time_s"), train_time_s=summary.get("train_time_s"),
                 stages=summary.get("stages", {}), peak_rss_bytes=rss, peak_rss_gib=round(rss / 2**30, 3),
                 cuda_peak_bytes=torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
-                measured_on=dict(cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
+                measured_on=dict(cpu=_cpu_model(), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
                 note="peak_rss: the highest resident memory of the process that ran the stage (papermill's kernel): the library, the data and the training")
 
 # %% ../nbs/30_pipeline.ipynb #add968a1
