@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from . import cpu_numerics
 from .core import RunConfig, ConfigError, check_choice, atomic_write, write_json
 from .data import REMOTE_FILES, get_spec, list_datasets, load, local_dirs, fetch, fetch_folder, register_folder, FOLDER_DEFAULTS
 from .engine import METHODS, check_n_clusters_auto, fit, list_methods, make_method
@@ -327,6 +328,9 @@ def train_run(params:dict, # the content of params.yaml
     previous = json.loads(marker.read_text()) if marker.is_file() else None
     resume = previous == attempt and (out/"checkpoint.pt").exists()
     print(f"{key}: " + ("resuming the interrupted attempt from its last checkpoint" if resume else "training from scratch"), flush=True)
+    if (kernels := cpu_numerics())["onednn_max_cpu_isa"] == "AVX2" and kernels["aten"] == "AVX512":   # see the numerics notebook
+        print(f"{key}: warning: PyTorch runs its AVX512 kernels although deepclust_nb caps them at AVX2 (a CPU operation ran before deepclust_nb "
+              "was imported, or ATEN_CPU_CAPABILITY is set): this run will not repeat bit for bit on a CPU without AVX-512", flush=True)
     write_json(marker, attempt)
     nproc = int(os.environ.get("DEEPCLUST_NPROC_PER_NODE", "1") or 1)
     if nproc > 1:
@@ -363,7 +367,7 @@ def run_cost(key:str, # the run
                 input_size=summary.get("input_size"), wall_time_s=summary.get("wall_time_s"), train_time_s=summary.get("train_time_s"),
                 stages=summary.get("stages", {}), peak_rss_bytes=rss, peak_rss_gib=round(rss / 2**30, 3),
                 cuda_peak_bytes=torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
-                measured_on=dict(cpu=_cpu_model(), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
+                measured_on=dict(cpu=_cpu_model(), cpu_kernels=cpu_numerics(), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
                 note="peak_rss: the highest resident memory of the process that ran the stage (papermill's kernel): the library, the data and the training")
 
 # %% ../nbs/30_pipeline.ipynb #add968a1
