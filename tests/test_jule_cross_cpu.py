@@ -39,7 +39,7 @@ def test_cross_cpu_compares_retrained_runs_only(tmp_path):
     log = tmp_path/"repro.log"
     log.write_text("1000 Running stage 'check':\n1002 Running stage 'train@jule-usps-s0':\n1060 epoch 60\n"          # killed after 1060
                    "5000 === dvc repro started\n5001 Running stage 'train@jule-usps-s0':\n5061 Running stage 'train@jule-usps-s1':\n"
-                   "5121 Running stage 'evaluate@jule-usps-s0':\n5131 Updating lock file 'dvc.lock'\n")
+                   "5121 Running stage 'evaluate@jule-usps-s0':\n5131 Updating lock file 'dvc.lock'\n5131 === dvc repro ended rc=0\n")
     out = tmp_path/"out"
     papermill.execute_notebook(str(NOTEBOOK), str(tmp_path/"executed.ipynb"), cwd=str(tmp_path), progress_bar=False,
                                parameters=dict(here=str(here), other=str(other), repro_log=str(log), out_json=str(out/"x.json"),
@@ -53,5 +53,7 @@ def test_cross_cpu_compares_retrained_runs_only(tmp_path):
     assert res["other_cpu"] == ["Test CPU"]
     # 2 s of check, 58 s of the interrupted attempt (to its last line), then 131 s from the restart on (60 + 60 + 10 in stages); the stop is not counted
     assert res["profile"]["total_s"] == 60 + 131 and res["profile"]["by_kind"] == dict(check=2.0, train=58.0 + 60 + 60, evaluate=10.0)
+    assert res["profile"]["finished"]
     md = (out/"x.md").read_text()
+    assert "**0.1 h** in all (4 stages" in md
     assert "| jule-usps-s1 | 0.899 | 0.899 | 0.884 | 0.884 | yes |" in md and (out/"x.png").stat().st_size > 10_000
