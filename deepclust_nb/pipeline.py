@@ -349,7 +349,7 @@ def train_run(params:dict, # the content of params.yaml
     return summary
 
 def _cpu_model() -> str:
-    "The CPU's model name as the OS reports it (Linux: /proc/cpuinfo), else Python's `platform` strings: runs repeat bit for bit only on the same CPU."
+    "The CPU's model name as the OS reports it (Linux: /proc/cpuinfo), else Python's `platform` strings: where a run's cost was measured."
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"): return line.split(":", 1)[1].strip()
