@@ -356,6 +356,13 @@ def _cpu_model() -> str:
     except OSError: pass
     return platform.processor() or platform.machine()
 
+def _rss_now() -> dict|None:
+    "This process's resident memory now, as Linux splits it (/proc/self/status): anonymous (heap, tensors, arrays) and file-backed (mapped shared libraries); None elsewhere."
+    try: status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    except OSError: return None
+    kib = lambda k: int(status[k].split()[0]) * 1024 if k in status else None
+    return dict(anon_bytes=kib("RssAnon"), file_bytes=kib("RssFile"), shmem_bytes=kib("RssShmem"))
+
 def run_cost(key:str, # the run
              summary:dict, # its summary (fit's return value)
              children:bool=False, # the training ran in child processes (torchrun)
@@ -365,10 +372,12 @@ def run_cost(key:str, # the run
     rss = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss * 1024   # Linux reports KiB
     return dict(key=key, method=summary.get("method"), dataset=summary.get("dataset"), n_images=summary.get("n_images"),
                 input_size=summary.get("input_size"), wall_time_s=summary.get("wall_time_s"), train_time_s=summary.get("train_time_s"),
-                stages=summary.get("stages", {}), peak_rss_bytes=rss, peak_rss_gib=round(rss / 2**30, 3),
+                stages=summary.get("stages", {}), peak_rss_bytes=rss, peak_rss_gib=round(rss / 2**30, 3), rss_at_end=None if children else _rss_now(),
                 cuda_peak_bytes=torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None,
                 measured_on=dict(cpu=_cpu_model(), cpu_kernels=cpu_numerics(), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None),
-                note="peak_rss: the highest resident memory of the process that ran the stage (papermill's kernel): the library, the data and the training")
+                note="peak_rss: the highest resident memory of the process that ran the stage (papermill's kernel): the library, the data and the "
+                     "training, and the pages of the shared libraries it mapped, whose number differs between two installs of the same wheels "
+                     "(rss_at_end.file_bytes at the end; see the pipeline notebook)")
 
 # %% ../nbs/30_pipeline.ipynb #add968a1
 PARAMS_HEADER = """\
