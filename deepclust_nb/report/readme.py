@@ -139,7 +139,8 @@ def _head_section(title:str, aggregated:Mapping[str, dict], runs_rows:list[dict]
           "Published numbers: `deepclust_nb.published` (transcribed from RESULTS.md).", "",
           "## Our runs", "", "Every finished run under `reports/runs/`, of every profile that has been run, grouped by the profile that made it "
           "(its `run.json`; older runs without one belong to `default`). Mean ± std over seeds (sample std; a single seed shows the value "
-          "alone). NMI in both normalisations; k-means: k-means on the backbone features of the same model. `[switch: …]` marks JULE runs "
+          "alone). NMI in both normalisations; JULE's NMI, ACC and ARI are those of its JULE-SF clusters (JULE-RC, the paper's other number, is "
+          "in the JULE section); k-means: k-means on the backbone features of the same model. `[switch: …]` marks JULE runs "
           "with one of JULE.torch's official switches (see the JULE section). Wall time and peak memory come from the benchmark files "
           "`reports/benchmarks/<run>.json` where they exist.", "",
           markdown_table(runs_rows, RUN_COLUMNS) if runs_rows else "No finished runs.\n",
